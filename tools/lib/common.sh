@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Shared settings for the tools/ scripts: where caches live and how the
+# kernels the VM can boot are named.  Sourced, never executed.
+#
+# Everything large (kernel packages, the debug kernel build, extracted
+# kernel source files) lives in $VFIO_LU_CACHE, outside the work tree, so a
+# fresh clone reuses it and `git clean` never throws it away.
+
+VFIO_LU_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${VFIO_LU_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vfio-liveupdate}"
+export VFIO_LU_CACHE VFIO_LU_TOP
+
+# The Debian kernel series we build and boot by default.
+: "${VFIO_LU_SERIES:=6.12}"
+
+log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Debian's meta package linux-headers-<series>-amd64 depends on exactly one
+# versioned headers package; its name gives the kernel release (uname -r).
+debian_release() {
+	local series=$1 dep
+	dep=$(apt-cache depends "linux-headers-${series}-amd64" 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\([0-9].*-amd64\)$/\1/p' | head -n1)
+	[ -n "$dep" ] || return 1
+	printf '%s\n' "$dep"
+}
+
+# Source package version of linux-source-<series> as installed.
+debian_source_version() {
+	dpkg-query -W -f='${Version}' "linux-source-$1" 2>/dev/null
+}
+
+# Directory holding one bootable kernel: vmlinuz, lib/modules/<release>/,
+# a file "release", and "build" (the tree out-of-tree modules build against).
+kernel_dir() { printf '%s/kernels/%s\n' "$VFIO_LU_CACHE" "$1"; }
+
+# Resolve a --kernel argument ("6.12", "debug", or a directory) to a kernel_dir.
+resolve_kernel() {
+	local k=$1
+	case "$k" in
+	debug)
+		[ -L "$VFIO_LU_CACHE/kernels/debug" ] || [ -d "$VFIO_LU_CACHE/kernels/debug" ] ||
+			die "no debug kernel built yet: run tools/build-debug-kernel"
+		readlink -f "$VFIO_LU_CACHE/kernels/debug"
+		;;
+	/*) printf '%s\n' "$k" ;;
+	*)
+		[ -e "$VFIO_LU_CACHE/kernels/debian-$k" ] ||
+			die "Debian kernel $k not prepared: run tools/setup --kernel $k"
+		readlink -f "$VFIO_LU_CACHE/kernels/debian-$k"
+		;;
+	esac
+}
