@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Driving QEMU's "edu" PCI device through VFIO: its DMA engine copies
+ * between guest IOVAs and a 4 KiB buffer inside the device, which is how
+ * the tests make a real device read and write mapped memory through the
+ * (emulated) IOMMU.
+ */
+#ifndef EDU_H
+#define EDU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EDU_BUF_ADDR	0x40000u	/* device address of its buffer */
+#define EDU_BUF_SIZE	4096u
+/* QEMU 7.2 rejects a transfer that ends exactly at the buffer's end. */
+#define EDU_DMA_MAX	2048u
+/* The device's DMA mask is 28 bits. */
+#define EDU_IOVA_LIMIT	(1ull << 28)
+
+struct edu {
+	int device;			/* VFIO device fd */
+	volatile uint8_t *bar0;		/* mmap of BAR0 registers */
+	uint64_t bar0_size;
+};
+
+/* Get the device from group_fd (whose container has an IOMMU set), map
+ * BAR0 and enable bus mastering.  0 or -errno. */
+int edu_open(struct edu *edu, int group_fd, const char *bdf);
+void edu_close(struct edu *edu);
+
+/* Copy len bytes (<= EDU_DMA_MAX) between IOVA iova and offset off of the
+ * device buffer; to_ram chooses the direction.  Waits for completion.
+ * 0 or -errno (-ETIMEDOUT if the device never finishes). */
+int edu_dma(struct edu *edu, uint64_t iova, uint32_t off, uint32_t len,
+	    bool to_ram);
+
+#endif

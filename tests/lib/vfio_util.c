@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by the VM tests; see vfio_util.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vfio_util.h"
+
+static int neg_errno(long ret)
+{
+	return ret < 0 ? -errno : (int)ret;
+}
+
+int vfio_open_container(void)
+{
+	int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}
+
+int vfio_open_group(int container, int group_nr)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status)) {
+		err = -errno;
+		goto out_close;
+	}
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		err = -EBUSY;
+		goto out_close;
+	}
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &container)) {
+		err = -errno;
+		goto out_close;
+	}
+	return fd;
+
+out_close:
+	close(fd);
+	return err;
+}
+
+int edu_group_nr(void)
+{
+	const char *s = getenv("EDU_GROUP");
+
+	return s && *s ? atoi(s) : -1;
+}
+
+const char *edu_bdf(void)
+{
+	const char *s = getenv("EDU_BDF");
+
+	return s && *s ? s : NULL;
+}
+
+int vfio_set_iommu(int container, unsigned long type)
+{
+	return neg_errno(ioctl(container, VFIO_SET_IOMMU, type));
+}
+
+int vfio_map_raw(int container, uint32_t argsz, uint32_t flags,
+		 uint64_t vaddr, uint64_t iova, uint64_t size)
+{
+	/* Room for callers that pass an argsz beyond the struct. */
+	struct {
+		struct vfio_iommu_type1_dma_map map;
+		uint8_t tail[64];
+	} arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.map.argsz = argsz;
+	arg.map.flags = flags;
+	arg.map.vaddr = vaddr;
+	arg.map.iova = iova;
+	arg.map.size = size;
+	return neg_errno(ioctl(container, VFIO_IOMMU_MAP_DMA, &arg));
+}
+
+int vfio_map(int container, void *vaddr, uint64_t iova, uint64_t size)
+{
+	return vfio_map_raw(container, sizeof(struct vfio_iommu_type1_dma_map),
+			    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			    (uintptr_t)vaddr, iova, size);
+}
+
+int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
+		   uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		uint8_t tail[64];
+	} arg;
+	int ret;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.unmap.argsz = argsz;
+	arg.unmap.flags = flags;
+	arg.unmap.iova = iova;
+	arg.unmap.size = size;
+	ret = neg_errno(ioctl(container, VFIO_IOMMU_UNMAP_DMA, &arg));
+	if (unmapped)
+		*unmapped = arg.unmap.size;
+	return ret;
+}
+
+int vfio_unmap(int container, uint64_t iova, uint64_t size)
+{
+	return vfio_unmap_raw(container, sizeof(struct vfio_iommu_type1_dma_unmap),
+			      0, iova, size, NULL);
+}
+
+void *memfd_buffer(size_t size, int *fd_out)
+{
+	void *p;
+	int fd = memfd_create("vfio-test", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return MAP_FAILED;
+	if (ftruncate(fd, size)) {
+		close(fd);
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || !fd_out)
+		close(fd);
+	else
+		*fd_out = fd;
+	return p;
+}
+
+long proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	long val = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			val = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+long vmstat_read(const char *name)
+{
+	size_t nlen = strlen(name);
+	char line[256];
+	long val = -1;
+	FILE *f;
+	int fd;
+
+	/* Fold the per-CPU deltas so the counters are exact. */
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			perror("stat_refresh");
+		close(fd);
+	}
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			val = strtol(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+long pinned_pages_now(void)
+{
+	long acquired = vmstat_read("nr_foll_pin_acquired");
+	long released = vmstat_read("nr_foll_pin_released");
+
+	if (acquired < 0 || released < 0)
+		return -1;
+	return acquired - released;
+}
