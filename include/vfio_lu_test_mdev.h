@@ -46,9 +46,11 @@
 /* Instances the parent allows at once. */
 #define VFIO_LU_TEST_MDEV_MAX_INSTANCES	64
 
-/* Largest npage VFIO_LU_TEST_MDEV_PIN forwards to vfio_pin_pages().  It is
+/*
+ * Largest npage VFIO_LU_TEST_MDEV_PIN forwards to vfio_pin_pages().  It is
  * deliberately above the VFIO core's own limit (VFIO_PIN_PAGES_MAX_ENTRIES,
- * 512 on x86_64) so that tests see the core's E2BIG, not ours. */
+ * 512 on x86_64) so that tests see the core's E2BIG, not ours.
+ */
 #define VFIO_LU_TEST_MDEV_PIN_MAX	4096
 /* Largest len of one VFIO_LU_TEST_MDEV_DMA_RW. */
 #define VFIO_LU_TEST_MDEV_RW_MAX	(1u << 20)
@@ -102,8 +104,8 @@ struct vfio_lu_test_mdev_pin {
  *
  * Return: 0; EINVAL if argsz, flags, alignment or npage are bad, or if the
  * device holds no pin on some page of the range (then nothing is unpinned:
- * the driver never asks the backend to unpin what it did not pin, which
- * the stock backend answers with a kernel WARN).
+ * the driver never asks the backend to unpin what it did not pin; stock
+ * type1 answers an unpin of an IOVA no mapping covers with a kernel WARN).
  */
 struct vfio_lu_test_mdev_unpin {
 	__u32	argsz;
