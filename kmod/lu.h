@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lu.h - private header of vfio_iommu_lu, a Type1v2-compatible VFIO IOMMU
+ * container backend (see docs/backend.md for the design).
+ *
+ * Objects.  Everything belongs to one container (struct lu_iommu, created
+ * by VFIO_SET_IOMMU through ops->open):
+ *
+ *   lu_iommu   the container: mappings, domains, groups, owner, devices
+ *   lu_owner   the process whose memory is mapped and whose RLIMIT_MEMLOCK
+ *              pays for it (one per container, not one per mapping)
+ *   lu_dma     one VFIO_IOMMU_MAP_DMA mapping, IOVA [iova, iova + size)
+ *   lu_pfn     one page of a mapping pinned by a mediated device
+ *   lu_domain  an IOMMU paging domain, shared by compatible groups
+ *   lu_group   an attached iommu_group: in a domain, or emulated (mdev)
+ *   lu_range   one valid IOVA range, inclusive [start, last]
+ *
+ * IOVA conventions: a mapping is (iova, size) with size in bytes; lookups
+ * take an inclusive last address, so that a range reaching 2^64 - 1 (for
+ * example VFIO_DMA_UNMAP_FLAG_ALL) never overflows.
+ *
+ * Lock order, outermost first:
+ *
+ *   (VFIO core) container group_lock  held around attach/detach/release
+ *   (VFIO core) vfio_group group_lock held around register/unregister
+ *   1. lu_iommu.devices_rwsem         held for read across device
+ *                                     dma_unmap callbacks
+ *   2. lu_iommu.lock                  everything else in the container
+ *   3. owner mm's mmap_lock           pinning, locked_vm, user copies
+ *   4. iommu_group / IOMMU driver locks (iommu_attach_group, iommu_map)
+ *
+ * Rules:
+ *   - never call a device's dma_unmap callback with lu_iommu.lock held: the
+ *     device answers by unpinning, which takes it;
+ *   - hold mmget() on the owner's mm only for the duration of one pin,
+ *     charge or copy, and release it with mmput_async() (we may be the last
+ *     user; the mm's teardown must not run under lu_iommu.lock);
+ *   - a failing ioctl or attach changes nothing; teardown never fails.
+ */
+#ifndef VFIO_IOMMU_LU_H
+#define VFIO_IOMMU_LU_H
+
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include <drivers/vfio/vfio.h>
+
+#include "compat.h"
+
+/* Module parameters (main.c). */
+extern bool lu_param_type1v2;
+extern unsigned int lu_param_dma_entry_limit;
+extern bool lu_param_allow_unsafe_interrupts;
+
+/**
+ * struct lu_owner - the process that owns a container's mappings
+ * @task: its thread group leader (referenced); RLIMIT_MEMLOCK is read here
+ * @mm: its address space: mmgrab()ed for as long as it is the owner;
+ *	mmget_not_zero() only for the moment we pin, charge or copy
+ * @lock_cap: CAP_IPC_LOCK, as last seen in a MAP_DMA by the owner; exempts
+ *	charges from RLIMIT_MEMLOCK (they are still counted in locked_vm)
+ *
+ * Every mapping's pages are pinned from @mm and charged to @mm->locked_vm.
+ * Kept in one place so that ownership can later move as a whole.
+ * Protected by lu_iommu.lock.  Both pointers are NULL until the first
+ * MAP_DMA (owner.c).
+ */
+struct lu_owner {
+	struct task_struct	*task;
+	struct mm_struct	*mm;
+	bool			lock_cap;
+};
+
+/*
+ * Scratch space for pinning: page pointers from GUP and the pfns they turn
+ * into (VM_PFNMAP memory yields pfns only).  Entries [next, nr) of @pfns
+ * are pinned (or PFNMAP) but not yet consumed.  One per container, used
+ * under lu_iommu.lock.
+ */
+struct lu_batch {
+	struct page		**pages;
+	unsigned long		*pfns;
+	unsigned int		capacity;
+	unsigned int		nr;
+	unsigned int		next;
+};
+
+/*
+ * Physical runs unmapped from the reference domain but not yet unpinned:
+ * pages may be unpinned only after the IOTLB flush (iommu_iotlb_sync).
+ */
+#define LU_UNPIN_RUNS	32
+struct lu_unpin_run {
+	dma_addr_t		iova;
+	unsigned long		pfn;
+	unsigned long		npages;
+};
+
+/**
+ * struct lu_iommu - one container
+ * @lock: protects every field below except @devices_rwsem, and every
+ *	lu_dma, lu_pfn, lu_domain, lu_group and lu_range of the container.
+ *	Taken inside @devices_rwsem and outside the owner's mmap_lock.
+ * @devices_rwsem: @devices may be walked with this held for read, without
+ *	@lock (to call dma_unmap); changes hold it for write and @lock too,
+ *	so that a walk under @lock alone is also safe.
+ * @devices: vfio_devices with a dma_unmap callback (vfio_device.iommu_entry)
+ * @owner: see struct lu_owner
+ * @dmas: struct lu_dma by iova, non-overlapping
+ * @dma_avail: mappings that may still be created (dma_entry_limit at open)
+ * @locked_vm: pages charged to @owner.mm, the sum of every lu_dma.locked_vm
+ * @domains: struct lu_domain; the first is the reference domain, the one
+ *	whose page tables tell which pfns the IOMMU path pinned
+ * @emulated_groups: struct lu_group of VFIO_EMULATED_IOMMU groups
+ * @ranges: struct lu_range, sorted: where MAP_DMA may map.  Empty means
+ *	unrestricted (no IOMMU-backed group attached).
+ * @pgsize_bitmap: IOMMU page sizes common to all domains (PAGE_MASK if none)
+ * @nr_unscoped_groups: IOMMU-backed groups that never pinned pages through
+ *	the pin_pages interface; for dirty tracking (every mapped page is
+ *	dirty while one is attached)
+ * @batch: pinning scratch space
+ * @runs, @nr_runs: unmap scratch space (see struct lu_unpin_run)
+ */
+struct lu_iommu {
+	struct mutex		lock;
+	struct rw_semaphore	devices_rwsem;
+	struct list_head	devices;
+	struct lu_owner		owner;
+	struct rb_root		dmas;
+	unsigned int		dma_avail;
+	unsigned long		locked_vm;
+	struct list_head	domains;
+	struct list_head	emulated_groups;
+	struct list_head	ranges;
+	unsigned long		pgsize_bitmap;
+	unsigned int		nr_unscoped_groups;
+	struct lu_batch		batch;
+	struct lu_unpin_run	runs[LU_UNPIN_RUNS];
+	unsigned int		nr_runs;
+};
+
+/**
+ * struct lu_dma - one user mapping, IOVA [@iova, @iova + @size)
+ * @node: in lu_iommu.dmas
+ * @iova: first IOVA
+ * @vaddr: owner's user address that @iova maps
+ * @size: bytes, a multiple of the smallest IOMMU page size
+ * @prot: IOMMU_READ and/or IOMMU_WRITE (device's point of view)
+ * @pinned: the IOMMU path holds every page of the mapping pinned and mapped
+ *	in every domain; true exactly while an IOMMU-backed domain exists
+ * @locked_vm: pages this mapping charged to the owner's locked_vm
+ * @pfns: struct lu_pfn: pages pinned by mediated devices, by iova
+ *
+ * Charging rule (pin.c, mdev.c): a page of a mapping is charged once while
+ * anything holds it pinned, never for a reserved or PFNMAP pfn.  The IOMMU
+ * path charges a page unless a lu_pfn already covers it; a lu_pfn charges
+ * only while the mapping is not @pinned.  Unpinning refunds by the same
+ * rule, so @locked_vm always says exactly what to release or move.
+ */
+struct lu_dma {
+	struct rb_node		node;
+	dma_addr_t		iova;
+	unsigned long		vaddr;
+	size_t			size;
+	int			prot;
+	bool			pinned;
+	unsigned long		locked_vm;
+	struct rb_root		pfns;
+};
+
+/**
+ * struct lu_pfn - a page of a mapping pinned for a mediated device
+ * @node: in lu_dma.pfns
+ * @iova: page-aligned IOVA
+ * @pfn: the page; pinned by us unless reserved
+ * @refs: vfio_pin_pages() calls not yet matched by vfio_unpin_pages()
+ */
+struct lu_pfn {
+	struct rb_node		node;
+	dma_addr_t		iova;
+	unsigned long		pfn;
+	unsigned int		refs;
+};
+
+/**
+ * struct lu_domain - an IOMMU paging domain
+ * @domain: the IOMMU API domain
+ * @next: in lu_iommu.domains
+ * @groups: struct lu_group attached to @domain (never empty while listed)
+ * @enforce_cc: the domain enforces cache coherency (blocks no-snoop)
+ */
+struct lu_domain {
+	struct iommu_domain	*domain;
+	struct list_head	next;
+	struct list_head	groups;
+	bool			enforce_cc;
+};
+
+/**
+ * struct lu_group - an attached iommu_group
+ * @iommu_group: the group
+ * @next: in lu_domain.groups or lu_iommu.emulated_groups
+ * @resv: its reserved regions (struct iommu_resv_region), read at attach;
+ *	empty for emulated groups
+ * @pinned_scope: the group reports what its devices write by pinning
+ *	(emulated groups always; IOMMU-backed ones once they pin)
+ */
+struct lu_group {
+	struct iommu_group	*iommu_group;
+	struct list_head	next;
+	struct list_head	resv;
+	bool			pinned_scope;
+};
+
+/* A valid IOVA range, inclusive. */
+struct lu_range {
+	struct list_head	next;
+	dma_addr_t		start;
+	dma_addr_t		last;
+};
+
+static inline dma_addr_t lu_dma_last(const struct lu_dma *dma)
+{
+	return dma->iova + dma->size - 1;
+}
+
+/* Smallest IOMMU page size of the container. */
+static inline size_t lu_pgsize(const struct lu_iommu *iommu)
+{
+	return (size_t)1 << __ffs(iommu->pgsize_bitmap);
+}
+
+/* A pfn we neither pin nor charge: no struct page, or a reserved page. */
+static inline bool lu_pfn_reserved(unsigned long pfn)
+{
+	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
+
+/* iova.c: the mapping tree and the valid IOVA ranges */
+struct lu_dma *lu_dma_first(struct lu_iommu *iommu, dma_addr_t start,
+			    dma_addr_t last);
+struct lu_dma *lu_dma_next(struct lu_dma *dma);
+void lu_dma_link(struct lu_iommu *iommu, struct lu_dma *dma);
+void lu_dma_unlink(struct lu_iommu *iommu, struct lu_dma *dma);
+void lu_ranges_free(struct list_head *ranges);
+void lu_ranges_clip(struct list_head *ranges, dma_addr_t start,
+		    dma_addr_t last);
+int lu_ranges_exclude(struct list_head *ranges, dma_addr_t start,
+		      dma_addr_t last);
+bool lu_ranges_contain(struct list_head *ranges, dma_addr_t start,
+		       dma_addr_t last);
+bool lu_ranges_fit_dmas(struct lu_iommu *iommu, struct list_head *ranges);
+unsigned int lu_ranges_count(struct list_head *ranges);
+
+/* owner.c: who mappings belong to */
+int lu_owner_claim(struct lu_iommu *iommu);
+void lu_owner_release(struct lu_iommu *iommu);
+struct mm_struct *lu_owner_mmget(struct lu_iommu *iommu);
+
+/* pin.c: pinning, IOMMU mapping of pinned pages, locked_vm accounting */
+int lu_batch_init(struct lu_batch *batch);
+void lu_batch_fini(struct lu_batch *batch);
+int lu_charge(struct lu_iommu *iommu, struct lu_dma *dma,
+	      unsigned long npages);
+void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
+		 unsigned long npages);
+long lu_pin_user(struct mm_struct *mm, unsigned long vaddr,
+		 unsigned long npages, int prot, struct page **pages,
+		 unsigned long *pfns);
+int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
+		   struct lu_dma *dma, struct mm_struct *mm);
+void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
+		    struct lu_dma *dma, dma_addr_t iova, size_t size);
+
+/* dma.c: MAP/UNMAP/GET_INFO and the mapping life cycle */
+long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg);
+void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma);
+void lu_dma_remove_all(struct lu_iommu *iommu);
+
+/* domain.c: groups, domains, reserved regions, replay */
+int lu_attach_group(void *iommu_data, struct iommu_group *iommu_group,
+		    enum vfio_group_type type);
+void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group);
+struct iommu_domain *lu_group_iommu_domain(void *iommu_data,
+					   struct iommu_group *iommu_group);
+struct lu_group *lu_group_find(struct lu_iommu *iommu,
+			       struct iommu_group *iommu_group);
+void lu_groups_release(struct lu_iommu *iommu);
+void lu_domains_release(struct lu_iommu *iommu);
+bool lu_domains_enforce_cc(struct lu_iommu *iommu);
+
+/* mdev.c: the interface of mediated (emulated IOMMU) devices */
+int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
+		 dma_addr_t user_iova, int npage, int prot,
+		 struct page **pages);
+void lu_unpin_pages(void *iommu_data, dma_addr_t user_iova, int npage);
+int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
+	      size_t count, bool write);
+void lu_register_device(void *iommu_data, struct vfio_device *vdev);
+void lu_unregister_device(void *iommu_data, struct vfio_device *vdev);
+void lu_notify_dma_unmap(struct lu_iommu *iommu, dma_addr_t iova,
+			 size_t size);
+struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova);
+void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma);
+
+#endif /* VFIO_IOMMU_LU_H */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - vfio_iommu_lu: module parameters, registration as a VFIO IOMMU
+ * backend, container open/release and the ioctl dispatch table.
+ *
+ * The backend registers with vfio_register_iommu_driver().  The VFIO core
+ * asks the most recently registered backend first, so loaded after the
+ * stock vfio_iommu_type1 it is chosen for VFIO_LU_TYPE1v2_IOMMU always
+ * and, with type1v2=1, for VFIO_TYPE1v2_IOMMU too (include/vfio_lu.h).
+ *
+ * Extensions answered by VFIO_CHECK_EXTENSION (before VFIO_SET_IOMMU with
+ * no container, after it for the container):
+ *   VFIO_LU_TYPE1v2_IOMMU  1
+ *   VFIO_TYPE1v2_IOMMU     the type1v2 module parameter
+ *   VFIO_UNMAP_ALL         1
+ *   VFIO_DMA_CC_IOMMU      1 if every domain enforces cache coherency
+ *                          (0 without a container, as type1)
+ *   anything else          0: notably VFIO_TYPE1_IOMMU (v1 semantics),
+ *                          VFIO_TYPE1_NESTING_IOMMU and VFIO_UPDATE_VADDR,
+ *                          deliberately not offered (docs/backend.md)
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+
+#include <vfio_lu.h>
+
+#include "lu.h"
+
+bool lu_param_type1v2;
+module_param_named(type1v2, lu_param_type1v2, bool, 0644);
+MODULE_PARM_DESC(type1v2,
+		 "Also serve VFIO_TYPE1v2_IOMMU, not only VFIO_LU_TYPE1v2_IOMMU (default: no)");
+
+unsigned int lu_param_dma_entry_limit = U16_MAX;
+module_param_named(dma_entry_limit, lu_param_dma_entry_limit, uint, 0644);
+MODULE_PARM_DESC(dma_entry_limit,
+		 "Maximum number of DMA mappings per container, read when the container is set up (65535)");
+
+bool lu_param_allow_unsafe_interrupts;
+module_param_named(allow_unsafe_interrupts, lu_param_allow_unsafe_interrupts,
+		   bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Accept IOMMU groups without interrupt remapping (default: no)");
+
+static bool lu_serves_type(unsigned long type)
+{
+	return type == VFIO_LU_TYPE1v2_IOMMU ||
+	       (type == VFIO_TYPE1v2_IOMMU && READ_ONCE(lu_param_type1v2));
+}
+
+/* ops->open, from VFIO_SET_IOMMU: a new, empty container. */
+static void *lu_open(unsigned long type)
+{
+	struct lu_iommu *iommu;
+
+	if (!lu_serves_type(type))
+		return ERR_PTR(-EINVAL);
+
+	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL_ACCOUNT);
+	if (!iommu)
+		return ERR_PTR(-ENOMEM);
+	if (lu_batch_init(&iommu->batch)) {
+		kfree(iommu);
+		return ERR_PTR(-ENOMEM);
+	}
+	mutex_init(&iommu->lock);
+	init_rwsem(&iommu->devices_rwsem);
+	INIT_LIST_HEAD(&iommu->devices);
+	iommu->dmas = RB_ROOT;
+	iommu->dma_avail = READ_ONCE(lu_param_dma_entry_limit);
+	INIT_LIST_HEAD(&iommu->domains);
+	INIT_LIST_HEAD(&iommu->emulated_groups);
+	INIT_LIST_HEAD(&iommu->ranges);
+	iommu->pgsize_bitmap = PAGE_MASK;
+	return iommu;
+}
+
+/*
+ * ops->release: the last group left, or VFIO_SET_IOMMU failed.  Groups
+ * are detached before anything is unpinned, so no device can reach a page
+ * once it is released.  Never fails.
+ */
+static void lu_release(void *iommu_data)
+{
+	struct lu_iommu *iommu = iommu_data;
+
+	mutex_lock(&iommu->lock);
+	lu_groups_release(iommu);
+	lu_dma_remove_all(iommu);
+	lu_domains_release(iommu);
+	lu_ranges_free(&iommu->ranges);
+	WARN_ON(iommu->locked_vm);
+	mutex_unlock(&iommu->lock);
+
+	WARN_ON(!list_empty(&iommu->devices));
+	lu_owner_release(iommu);
+	lu_batch_fini(&iommu->batch);
+	mutex_destroy(&iommu->lock);
+	kfree(iommu);
+}
+
+static long lu_check_extension(struct lu_iommu *iommu, unsigned long ext)
+{
+	switch (ext) {
+	case VFIO_LU_TYPE1v2_IOMMU:
+		return 1;
+	case VFIO_TYPE1v2_IOMMU:
+		/*
+		 * Before VFIO_SET_IOMMU the parameter decides whether we may be
+		 * chosen for this id.  Once a container is ours it has the v2
+		 * semantics whatever the id it was opened with, as type1 says.
+		 */
+		return iommu ? 1 : lu_serves_type(ext);
+	case VFIO_UNMAP_ALL:
+		return 1;
+	case VFIO_DMA_CC_IOMMU:
+		return iommu ? lu_domains_enforce_cc(iommu) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Container ioctls other than VFIO_CHECK_EXTENSION: arg is a pointer. */
+static const struct {
+	unsigned int cmd;
+	long (*fn)(struct lu_iommu *iommu, void __user *uarg);
+} lu_ioctls[] = {
+	{ VFIO_IOMMU_GET_INFO,		lu_ioctl_get_info },
+	{ VFIO_IOMMU_MAP_DMA,		lu_ioctl_map_dma },
+	{ VFIO_IOMMU_UNMAP_DMA,		lu_ioctl_unmap_dma },
+};
+
+/*
+ * ops->ioctl.  @iommu_data is NULL only for VFIO_CHECK_EXTENSION before
+ * VFIO_SET_IOMMU.  Unknown commands: -ENOTTY (this includes
+ * VFIO_IOMMU_DIRTY_PAGES until dirty tracking is offered).
+ */
+static long lu_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
+{
+	struct lu_iommu *iommu = iommu_data;
+	unsigned int i;
+
+	if (cmd == VFIO_CHECK_EXTENSION)
+		return lu_check_extension(iommu, arg);
+	if (!iommu)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(lu_ioctls); i++) {
+		if (lu_ioctls[i].cmd == cmd)
+			return lu_ioctls[i].fn(iommu, (void __user *)arg);
+	}
+	return -ENOTTY;
+}
+
+static const struct vfio_iommu_driver_ops lu_ops = {
+	.name			= "vfio-iommu-lu",
+	.owner			= THIS_MODULE,
+	.open			= lu_open,
+	.release		= lu_release,
+	.ioctl			= lu_ioctl,
+	.attach_group		= lu_attach_group,
+	.detach_group		= lu_detach_group,
+	.pin_pages		= lu_pin_pages,
+	.unpin_pages		= lu_unpin_pages,
+	.register_device	= lu_register_device,
+	.unregister_device	= lu_unregister_device,
+	.dma_rw			= lu_dma_rw,
+	.group_iommu_domain	= lu_group_iommu_domain,
+};
+
+static int __init lu_init(void)
+{
+	return vfio_register_iommu_driver(&lu_ops);
+}
+
+static void __exit lu_exit(void)
+{
+	vfio_unregister_iommu_driver(&lu_ops);
+}
+
+module_init(lu_init);
+module_exit(lu_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO IOMMU backend, Type1v2-compatible, for VMM live update");

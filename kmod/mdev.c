@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mdev.c - what mediated (emulated IOMMU) devices reach: vfio_pin_pages(),
+ * vfio_unpin_pages(), vfio_dma_rw(), and the dma_unmap notification.
+ *
+ * External pins.  Each mapping keeps the pages devices pinned in an rbtree
+ * of struct lu_pfn by IOVA, refcounted per vfio_pin_pages() call.  The
+ * first pin of a page pins it once more (independently of the IOMMU path)
+ * from the owner's mm; it is charged only while the mapping is not pinned
+ * by the IOMMU path (see the rule on struct lu_dma): a page counts once.
+ *
+ * Devices.  A device that can pin has a dma_unmap callback; it sits on
+ * lu_iommu.devices.  Before a range with external pins is unmapped, every
+ * device is asked to unpin it.  That callback takes lu_iommu.lock (through
+ * vfio_unpin_pages), so it runs with only devices_rwsem held for read.
+ *
+ * Pins and copies always use the owner's mm, whoever calls: a kernel
+ * thread borrows it (kthread_use_mm), another process goes through
+ * get_user_pages_remote().  They block only on lu_iommu.lock, which no one
+ * holds while waiting for userspace (except that a copy may fault on the
+ * owner's own memory, as with any uaccess).
+ */
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "lu.h"
+
+struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova)
+{
+	struct rb_node *node = dma->pfns.rb_node;
+
+	while (node) {
+		struct lu_pfn *p = rb_entry(node, struct lu_pfn, node);
+
+		if (iova < p->iova)
+			node = node->rb_left;
+		else if (iova > p->iova)
+			node = node->rb_right;
+		else
+			return p;
+	}
+	return NULL;
+}
+
+static void lu_pfn_link(struct lu_dma *dma, struct lu_pfn *new)
+{
+	struct rb_node **link = &dma->pfns.rb_node, *parent = NULL;
+
+	while (*link) {
+		struct lu_pfn *p = rb_entry(*link, struct lu_pfn, node);
+
+		parent = *link;
+		link = new->iova < p->iova ? &parent->rb_left :
+					     &parent->rb_right;
+	}
+	rb_link_node(&new->node, parent, link);
+	rb_insert_color(&new->node, &dma->pfns);
+}
+
+/*
+ * Forget @p: unpin its page and refund it if it was charged (the mapping
+ * is not pinned by the IOMMU path).
+ */
+static void lu_pfn_free(struct lu_iommu *iommu, struct lu_dma *dma,
+			struct lu_pfn *p)
+{
+	rb_erase(&p->node, &dma->pfns);
+	if (!lu_pfn_reserved(p->pfn)) {
+		struct page *page = pfn_to_page(p->pfn);
+
+		unpin_user_pages_dirty_lock(&page, 1, dma->prot & IOMMU_WRITE);
+		if (!dma->pinned)
+			lu_uncharge(iommu, dma, 1);
+	}
+	kfree(p);
+}
+
+/* Drop one reference on the external pin of @iova, if there is one. */
+static void lu_pfn_put(struct lu_iommu *iommu, struct lu_dma *dma,
+		       dma_addr_t iova)
+{
+	struct lu_pfn *p = lu_pfn_find(dma, iova);
+
+	if (p && !--p->refs)
+		lu_pfn_free(iommu, dma, p);
+}
+
+/* Teardown: release every external pin of @dma, whatever its refcount. */
+void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma)
+{
+	struct rb_node *node;
+
+	lockdep_assert_held(&iommu->lock);
+
+	while ((node = rb_first(&dma->pfns)))
+		lu_pfn_free(iommu, dma, rb_entry(node, struct lu_pfn, node));
+}
+
+/*
+ * First pin of one page of @dma for a device.  Return: the new record, or
+ * ERR_PTR: -ENOMEM, a pin error (-EFAULT, ...), -EINVAL if the address has
+ * no struct page to hand out, the lu_charge() errors.
+ */
+static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
+				    struct lu_dma *dma, struct mm_struct *mm,
+				    dma_addr_t iova)
+{
+	struct lu_pfn *p;
+	struct page *page;
+	unsigned long pfn;
+	long n;
+	int ret;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+
+	n = lu_pin_user(mm, dma->vaddr + (iova - dma->iova), 1, dma->prot,
+			&page, &pfn);
+	if (n < 0) {
+		ret = n;
+		goto err_free;
+	}
+	if (!pfn_valid(pfn)) {
+		ret = -EINVAL;	/* PFNMAP without struct page */
+		goto err_free;
+	}
+	if (!lu_pfn_reserved(pfn) && !dma->pinned) {
+		ret = lu_charge(iommu, dma, 1);
+		if (ret)
+			goto err_unpin;
+	}
+	p->iova = iova;
+	p->pfn = pfn;
+	p->refs = 1;
+	lu_pfn_link(dma, p);
+	return p;
+
+err_unpin:
+	unpin_user_page(pfn_to_page(pfn));
+err_free:
+	kfree(p);
+	return ERR_PTR(ret);
+}
+
+/**
+ * lu_pin_pages - ops->pin_pages: pin pages for a device
+ * @iommu_data: the container
+ * @iommu_group: the device's group
+ * @user_iova: IOVA of the first page (rounded down to a page)
+ * @npage: number of pages
+ * @prot: IOMMU_READ/IOMMU_WRITE the device needs
+ * @pages: receives the pages
+ *
+ * All or nothing.
+ *
+ * Return: @npage; -EINVAL (bad arguments, no registered device that could
+ * be asked to unpin, IOVA not mapped, page without struct page), -EPERM
+ * (@prot exceeds the mapping's), -ESRCH (the owner's address space is
+ * gone), -ENOMEM (memory, or the owner's RLIMIT_MEMLOCK), a pin error.
+ */
+int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
+		 dma_addr_t user_iova, int npage, int prot,
+		 struct page **pages)
+{
+	struct lu_iommu *iommu = iommu_data;
+	dma_addr_t iova = ALIGN_DOWN(user_iova, PAGE_SIZE);
+	struct lu_group *group;
+	struct mm_struct *mm = NULL;
+	struct lu_dma *dma;
+	int i, ret;
+
+	if (!iommu || !pages || npage <= 0)
+		return -EINVAL;
+	if (iova + ((u64)npage << PAGE_SHIFT) - 1 < iova)
+		return -EINVAL;
+
+	mutex_lock(&iommu->lock);
+
+	/* Only devices we can notify at unmap may pin. */
+	if (list_empty(&iommu->devices)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	for (i = 0; i < npage; i++, iova += PAGE_SIZE) {
+		struct lu_pfn *p;
+
+		dma = lu_dma_first(iommu, iova, iova);
+		if (!dma) {
+			ret = -EINVAL;
+			goto err_unwind;
+		}
+		if ((dma->prot & prot) != prot) {
+			ret = -EPERM;
+			goto err_unwind;
+		}
+		p = lu_pfn_find(dma, iova);
+		if (p) {
+			p->refs++;
+		} else {
+			if (!mm) {
+				mm = lu_owner_mmget(iommu);
+				if (!mm) {
+					ret = -ESRCH;
+					goto err_unwind;
+				}
+			}
+			p = lu_pfn_create(iommu, dma, mm, iova);
+			if (IS_ERR(p)) {
+				ret = PTR_ERR(p);
+				goto err_unwind;
+			}
+		}
+		pages[i] = pfn_to_page(p->pfn);
+		/* dirty.c will mark the page dirty here. */
+	}
+
+	/* A group that pins reports its writes: narrows dirty scope. */
+	group = lu_group_find(iommu, iommu_group);
+	if (group && !group->pinned_scope) {
+		group->pinned_scope = true;
+		iommu->nr_unscoped_groups--;
+	}
+	ret = npage;
+	goto out_unlock;
+
+err_unwind:
+	while (i--) {
+		iova -= PAGE_SIZE;
+		pages[i] = NULL;
+		dma = lu_dma_first(iommu, iova, iova);
+		lu_pfn_put(iommu, dma, iova);
+	}
+out_unlock:
+	mutex_unlock(&iommu->lock);
+	if (mm)
+		mmput_async(mm);
+	return ret;
+}
+
+/**
+ * lu_unpin_pages - ops->unpin_pages: drop one device pin reference per page
+ * @iommu_data: the container
+ * @user_iova: IOVA of the first page (rounded down to a page)
+ * @npage: number of pages
+ *
+ * Pages the devices did not pin are ignored; an unmapped IOVA is a caller
+ * bug and is reported.
+ */
+void lu_unpin_pages(void *iommu_data, dma_addr_t user_iova, int npage)
+{
+	struct lu_iommu *iommu = iommu_data;
+	dma_addr_t iova = ALIGN_DOWN(user_iova, PAGE_SIZE);
+	int i;
+
+	mutex_lock(&iommu->lock);
+	for (i = 0; i < npage; i++, iova += PAGE_SIZE) {
+		struct lu_dma *dma = lu_dma_first(iommu, iova, iova);
+
+		if (WARN_ON_ONCE(!dma))
+			break;
+		lu_pfn_put(iommu, dma, iova);
+	}
+	mutex_unlock(&iommu->lock);
+}
+
+/*
+ * Copy between @buf and the owner's memory at @vaddr through page pins,
+ * for callers running in another address space.  Return: 0 or -EFAULT.
+ */
+static int lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
+			void *buf, size_t count, bool write)
+{
+	while (count) {
+		size_t off = offset_in_page(vaddr);
+		size_t n = min_t(size_t, count, PAGE_SIZE - off);
+		struct page *page;
+		void *kaddr;
+		long got;
+
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		got = get_user_pages_remote(mm, vaddr, 1,
+					    write ? FOLL_WRITE : 0, &page,
+					    NULL);
+		mmap_read_unlock(mm);
+		if (got != 1)
+			return -EFAULT;
+
+		kaddr = kmap_local_page(page);
+		if (write) {
+			memcpy(kaddr + off, buf, n);
+			set_page_dirty_lock(page);
+		} else {
+			memcpy(buf, kaddr + off, n);
+		}
+		kunmap_local(kaddr);
+		put_page(page);
+
+		vaddr += n;
+		buf += n;
+		count -= n;
+	}
+	return 0;
+}
+
+/* Copy @count bytes within one mapping; the caller holds a ref on @mm. */
+static int lu_rw_chunk(struct mm_struct *mm, unsigned long vaddr, void *buf,
+		       size_t count, bool write)
+{
+	unsigned long left;
+
+	if (current->mm == mm) {
+		left = write ? copy_to_user((void __user *)vaddr, buf, count) :
+			       copy_from_user(buf, (void __user *)vaddr, count);
+		return left ? -EFAULT : 0;
+	}
+	if ((current->flags & PF_KTHREAD) && !current->mm) {
+		kthread_use_mm(mm);
+		left = write ? copy_to_user((void __user *)vaddr, buf, count) :
+			       copy_from_user(buf, (void __user *)vaddr, count);
+		kthread_unuse_mm(mm);
+		return left ? -EFAULT : 0;
+	}
+	return lu_rw_remote(mm, vaddr, buf, count, write);
+}
+
+/**
+ * lu_dma_rw - ops->dma_rw: the CPU performs a device's DMA
+ * @iommu_data: the container
+ * @user_iova: IOVA of the first byte
+ * @data: kernel buffer
+ * @count: bytes to copy
+ * @write: copy @data into guest memory (else out of it)
+ *
+ * Return: 0; -EINVAL (some IOVA not mapped), -EPERM (the mapping is not
+ * readable by the device, or not writable for @write), -ESRCH (the
+ * owner's address space is gone), -EFAULT (the owner's memory at that
+ * address is not accessible).  A failure may leave a prefix copied.
+ */
+int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
+	      size_t count, bool write)
+{
+	struct lu_iommu *iommu = iommu_data;
+	struct mm_struct *mm = NULL;
+	int ret = 0;
+
+	if (!iommu || !data)
+		return -EINVAL;
+
+	mutex_lock(&iommu->lock);
+	while (count) {
+		struct lu_dma *dma = lu_dma_first(iommu, user_iova, user_iova);
+		size_t n;
+
+		if (!dma) {
+			ret = -EINVAL;
+			break;
+		}
+		/* As type1: any copy needs READ, a write WRITE as well. */
+		if (!(dma->prot & IOMMU_READ) ||
+		    (write && !(dma->prot & IOMMU_WRITE))) {
+			ret = -EPERM;
+			break;
+		}
+		if (!mm) {
+			mm = lu_owner_mmget(iommu);
+			if (!mm) {
+				ret = -ESRCH;
+				break;
+			}
+		}
+		n = min_t(u64, count, lu_dma_last(dma) - user_iova + 1);
+		ret = lu_rw_chunk(mm, dma->vaddr + (user_iova - dma->iova),
+				  data, n, write);
+		if (ret)
+			break;
+		/* dirty.c will mark written pages dirty here. */
+		user_iova += n;
+		data += n;
+		count -= n;
+	}
+	mutex_unlock(&iommu->lock);
+	if (mm)
+		mmput_async(mm);
+	return ret;
+}
+
+/* ops->register_device: a device that can pin (has dma_unmap) joins. */
+void lu_register_device(void *iommu_data, struct vfio_device *vdev)
+{
+	struct lu_iommu *iommu = iommu_data;
+
+	if (!vdev->ops->dma_unmap)
+		return;
+	down_write(&iommu->devices_rwsem);
+	mutex_lock(&iommu->lock);
+	list_add(&vdev->iommu_entry, &iommu->devices);
+	mutex_unlock(&iommu->lock);
+	up_write(&iommu->devices_rwsem);
+}
+
+/*
+ * ops->unregister_device.  Waits for notifications in flight, so the
+ * device is never called after this returns.
+ */
+void lu_unregister_device(void *iommu_data, struct vfio_device *vdev)
+{
+	struct lu_iommu *iommu = iommu_data;
+
+	if (!vdev->ops->dma_unmap)
+		return;
+	down_write(&iommu->devices_rwsem);
+	mutex_lock(&iommu->lock);
+	list_del(&vdev->iommu_entry);
+	mutex_unlock(&iommu->lock);
+	up_write(&iommu->devices_rwsem);
+}
+
+/**
+ * lu_notify_dma_unmap - ask every device to unpin [@iova, @iova + @size)
+ * @iommu: the container (lock not held)
+ * @iova: first IOVA of the mapping
+ * @size: its size in bytes
+ *
+ * Called without lu_iommu.lock: devices unpin from their callback.
+ */
+void lu_notify_dma_unmap(struct lu_iommu *iommu, dma_addr_t iova,
+			 size_t size)
+{
+	struct vfio_device *vdev;
+
+	lockdep_assert_not_held(&iommu->lock);
+
+	down_read(&iommu->devices_rwsem);
+	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
+		vdev->ops->dma_unmap(vdev, iova, size);
+	up_read(&iommu->devices_rwsem);
+}
