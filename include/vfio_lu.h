@@ -31,6 +31,8 @@
  * - VFIO_LU_TYPE1v2_IOMMU: 1.
  * - VFIO_TYPE1v2_IOMMU: 1 if the module parameter type1v2 is set, else 0.
  * - VFIO_UNMAP_ALL: 1.
+ * - VFIO_DMA_OWNER: 1 (VFIO_CHANGE_DMA_OWNER, the staging
+ *   VFIO_DMA_MAP_FLAG_VADDR and close-on-exit/exec, below).
  * - VFIO_DMA_CC_IOMMU: 1 if every IOMMU domain of the container enforces
  *   cache coherency (also with no domain); 0 without a container.
  * - VFIO_TYPE1_IOMMU, VFIO_TYPE1_NESTING_IOMMU, VFIO_UPDATE_VADDR: 0, by
@@ -49,14 +51,78 @@
 #define VFIO_LU_TYPE1v2_IOMMU		0x4c5501
 
 /**
+ * VFIO_DMA_OWNER - extension: DMA ownership (the seed series' number).
+ *
+ * Covers VFIO_CHANGE_DMA_OWNER, VFIO_DMA_MAP_FLAG_VADDR as redefined
+ * below, and close-on-exit/exec:
+ *
+ * - A container's mappings all belong to one owner, a process and its
+ *   address space: the first process to map into the empty container, or
+ *   the last to call VFIO_CHANGE_DMA_OWNER successfully.  Pages are pinned
+ *   from, and charged to the locked_vm (RLIMIT_MEMLOCK) of, the owner's
+ *   address space; mediated-device pins and copies (vfio_pin_pages,
+ *   vfio_dma_rw) use it too, and wait at most for one container ioctl,
+ *   never for userspace.
+ * - Only the owner may VFIO_IOMMU_MAP_DMA (EPERM for anyone else while the
+ *   container holds mappings).  Anyone holding the descriptor may unmap.
+ * - Close-on-exit/exec: when the owner exits or execs while it still owns
+ *   mappings, they are all unmapped, unpinned and unaccounted (shortly
+ *   after, from a work item).  The backend detects this with a one-page
+ *   sealed PROT_NONE mapping ("[vfio_iommu_lu owner]"), not inherited by
+ *   fork, in the owner's address space; a process that owned a container
+ *   several times keeps one such page per time until it exits or execs.
+ */
+#define VFIO_DMA_OWNER			11
+
+/**
+ * VFIO_CHANGE_DMA_OWNER - _IO(VFIO_TYPE, VFIO_BASE + 22)
+ *
+ * Container ioctl, no argument.  Makes the caller the owner of every
+ * mapping of the container, all or nothing: the caller's address space
+ * pins and pays for them from now on, the locked_vm of all mappings moves
+ * from the old owner's mm to the caller's (checked against the caller's
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK), and after success only the
+ * caller may map.
+ *
+ * For every mapping, the vaddr to use in the caller's address space is
+ * the one staged with VFIO_DMA_MAP_FLAG_VADDR or, if nothing is staged,
+ * the current one (same vaddr, as after fork).  It must map the same
+ * SHARED memory object as the pinned pages (same file at the same offset),
+ * over the whole length, with the same read/write permissions.  Private or
+ * anonymous memory (including MAP_DMA over a hole) therefore can never
+ * change owner, and neither can memory marked MADV_DONTFORK after a fork.
+ * On success staged vaddrs are installed and cleared.
+ *
+ * Called by the current owner with nothing staged: succeeds, does nothing.
+ * On a container without mappings: the caller becomes the owner.
+ *
+ * Return: 0 on success; on error -1 with errno, and nothing changed
+ * (owner, vaddrs, locked_vm, staged vaddrs all as before):
+ *
+ * - ESRCH: the owner's address space is gone (it exited or exec'd; its
+ *   mappings are being torn down), or the caller has no address space.
+ * - EINVAL: vaddrs are staged for some mappings but not all.
+ * - ENXIO: a new or unchanged vaddr does not map the same shared memory
+ *   object with the same length and permissions as the pinned pages.
+ * - ENOMEM: out of memory, or the caller's RLIMIT_MEMLOCK cannot take the
+ *   locked_vm of all mappings (without CAP_IPC_LOCK).
+ * - EINTR: killed while waiting.
+ *
+ * Availability: VFIO_DMA_OWNER.
+ */
+#define VFIO_CHANGE_DMA_OWNER		_IO(VFIO_TYPE, VFIO_BASE + 22)
+
+/**
  * DOC: Container ioctls of vfio_iommu_lu (VFIO_LU_TYPE1v2_IOMMU)
  *
  * VFIO_IOMMU_GET_INFO - struct vfio_iommu_type1_info, as Type1v2.
- *	Reports VFIO_IOMMU_INFO_PGSIZES and a capability chain with
+ *	Reports VFIO_IOMMU_INFO_PGSIZES and a capability chain with, in
+ *	Type1v2's order, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION (flags 0,
+ *	pgsize_bitmap the smallest IOMMU page size, max_dirty_bitmap_size
+ *	the bytes of a bitmap of INT_MAX pages, as Type1v2),
  *	VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL and, once an IOMMU-backed group is
  *	attached, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE (the apertures minus
- *	the reserved regions of the attached groups).  No migration
- *	capability (dirty page tracking is not offered yet).  If argsz is too
+ *	the reserved regions of the attached groups).  If argsz is too
  *	small for the chain, argsz is raised and cap_offset is 0.
  *	Errors: EINVAL (argsz below the fixed part), EFAULT, ENOMEM.
  *
@@ -66,13 +132,21 @@
  *	charged to RLIMIT_MEMLOCK at once; otherwise (mediated devices only)
  *	pages are pinned on demand.  VM_PFNMAP memory (a device BAR mmap) is
  *	mapped but neither pinned nor charged.  All mappings of a container
- *	belong to one process, the first to map into the empty container.
- *	Errors: EINVAL (argsz, unknown flags, VFIO_DMA_MAP_FLAG_VADDR, no
+ *	belong to one owner (VFIO_DMA_OWNER).
+ *	With VFIO_DMA_MAP_FLAG_VADDR alone (VFIO_DMA_OWNER): does not map;
+ *	stages .vaddr as the new base vaddr of the mapping whose iova and
+ *	size are exactly .iova and .size, effective at the next successful
+ *	VFIO_CHANGE_DMA_OWNER (nothing is checked before); staging again
+ *	replaces it.  Anyone holding the descriptor may stage.  Errors:
+ *	EINVAL (READ or WRITE given too, vaddr misaligned or wrapping, no
+ *	mapping with exactly this iova and size).
+ *	Errors of a new mapping: EINVAL (argsz, unknown flags, no
  *	READ/WRITE, zero size, iova/vaddr/size not aligned to the smallest
  *	IOMMU page size, iova or vaddr range wrapping, iova outside the valid
  *	ranges); EEXIST (overlaps a mapping); ENOSPC (dma_entry_limit
  *	reached); EPERM (the container's mappings belong to another
- *	process); ENOMEM (memory, or RLIMIT_MEMLOCK exceeded without
+ *	process); ESRCH (their owner is gone and they are being torn
+ *	down); ENOMEM (memory, or RLIMIT_MEMLOCK exceeded without
  *	CAP_IPC_LOCK); EFAULT and other pin errors (bad vaddr, write access to
  *	read-only memory); EINTR (killed); ESRCH (owner gone); EFAULT
  *	(argument).  On error nothing is mapped, pinned or charged.
@@ -83,15 +157,53 @@
  *	0) removes all.  Mediated devices holding pins in the range are asked
  *	to release them first.  On success .size is the number of bytes
  *	unmapped (0 if there was no mapping in the range).
+ *	With VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP a struct vfio_bitmap
+ *	follows the structure (argsz covers it): it receives the dirty bits
+ *	of the mappings removed, bit 0 standing for .iova, exactly as
+ *	VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP would report them; they are
+ *	copied before anything is removed, so a fault unmaps nothing.
  *	Errors: EINVAL (argsz, unknown flags, VFIO_DMA_UNMAP_FLAG_VADDR,
- *	VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (not offered yet), iova or size
- *	misaligned, size 0 or wrapping without FLAG_ALL, iova/size not 0 with
- *	FLAG_ALL, the range splits a mapping); EBUSY (a device kept pages
- *	pinned despite repeated requests); EINTR (killed while waiting for
- *	devices); EFAULT (argument not readable or .size not writable; then
- *	nothing was unmapped).  On error nothing is unmapped.
+ *	iova or size misaligned, size 0 or wrapping without FLAG_ALL,
+ *	iova/size not 0 with FLAG_ALL, the range splits a mapping; with
+ *	GET_DIRTY_BITMAP: FLAG_ALL, argsz without room for the bitmap,
+ *	bitmap pgsize other than the smallest IOMMU page size, bitmap
+ *	smaller than one bit per page of .size rounded up to 8 bytes or not
+ *	in user space, dirty tracking not started); EBUSY (a device kept
+ *	pages pinned despite repeated requests); EINTR (killed while waiting
+ *	for devices); EFAULT (argument or bitmap not readable, .size or the
+ *	bitmap not writable; then nothing was unmapped).  On error nothing
+ *	is unmapped.
  *
- * Other ioctls, including VFIO_IOMMU_DIRTY_PAGES for now: ENOTTY.
+ * VFIO_IOMMU_DIRTY_PAGES - struct vfio_iommu_type1_dirty_bitmap, as
+ *	Type1v2 (docs/dirty.md).  Exactly one flag:
+ *	START: dirty tracking starts (again: nothing changes); pages that
+ *	mediated devices hold pinned are dirty at once.  STOP: it stops and
+ *	every bit is dropped (when not started: nothing happens).
+ *	GET_BITMAP, followed by struct vfio_iommu_type1_dirty_bitmap_get:
+ *	writes the pages of the mappings in [iova, iova + size) dirtied
+ *	since the previous read (or START) into bitmap.data, one bit per
+ *	bitmap.pgsize, bit 0 for iova, in u64 words; only the words covering
+ *	mappings are written, whole (bits past a mapping's end are 0, bits
+ *	of the first word below it are kept).  Then clears them, except for
+ *	pages still pinned by a mediated device; a page unpinned since is
+ *	reported by this read and not the next.  Dirty are: pages pinned by
+ *	a mediated device (while pinned, and once after), pages written by
+ *	vfio_dma_rw and, while an IOMMU-backed group that never pinned
+ *	through vfio_pin_pages is attached, every page of every mapping.
+ *	Bits and tracking are untouched by VFIO_CHANGE_DMA_OWNER and staged
+ *	vaddrs.  If the copy to bitmap.data faults, the bits not delivered
+ *	are kept.
+ *	Errors: EINVAL (argsz below the fixed part or, for GET_BITMAP, below
+ *	the range structure; no flag, several, unknown ones; GET_BITMAP:
+ *	range wrapping, empty or misaligned, splitting a mapping, pgsize
+ *	other than the smallest IOMMU page size, bitmap.size smaller than
+ *	one bit per page of the range rounded up to 8 bytes, larger than
+ *	the capability's max_dirty_bitmap_size, or bitmap not in user space,
+ *	tracking not started); EFAULT (argument not readable, bitmap not
+ *	writable); ENOMEM (START: memory for the bitmaps, one bit per mapped
+ *	page).
+ *
+ * Other ioctls: ENOTTY.
  */
 
 #endif /* _UAPI_VFIO_LU_H */

@@ -13,7 +13,9 @@
  *     or irq_domain_check_msi_remap();
  *   - pin_user_pages_remote() takes a vmas argument;
  *   - no follow_pfnmap_start()/end(): follow_pte() + pte_pfn();
- *   - no untagged_addr_remote(): untagged_addr().
+ *   - no untagged_addr_remote(): untagged_addr();
+ *   - no VM_SEALED (mseal came in 6.10): the canary vma can be munmapped,
+ *     which counts as the owner letting go (docs/ownership.md).
  */
 #ifndef VFIO_IOMMU_LU_COMPAT_H
 #define VFIO_IOMMU_LU_COMPAT_H
@@ -25,6 +27,13 @@
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
 #error "vfio_iommu_lu: kernels older than 6.12 are not supported yet (see compat.h)"
+#endif
+
+/* Seal the owner's canary vma where the kernel can (64-bit, 6.10+). */
+#ifdef VM_SEALED
+#define LU_VM_SEALED	VM_SEALED
+#else
+#define LU_VM_SEALED	VM_NONE
 #endif
 
 static inline struct iommu_domain *lu_compat_domain_alloc(struct device *dev)

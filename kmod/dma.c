@@ -9,11 +9,11 @@
  *     unmap that would split one (bisect it) fails with EINVAL; an unmap
  *     may cover any number of whole mappings and returns their total size;
  *   - IOVA, vaddr and size are multiples of the smallest IOMMU page size.
- * Deliberate differences (docs/backend.md): VFIO_DMA_MAP_FLAG_VADDR and
- * VFIO_DMA_UNMAP_FLAG_VADDR are refused (the former gets a new meaning in
- * a later step); dirty bitmaps are not offered yet (dirty.c will add
- * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP and the migration capability); only
- * the owner's address space may add mappings (owner.c).
+ * Deliberate differences (docs/backend.md): VFIO_DMA_UNMAP_FLAG_VADDR is
+ * refused; VFIO_DMA_MAP_FLAG_VADDR only stages a vaddr for the next
+ * VFIO_CHANGE_DMA_OWNER (docs/ownership.md); only the owner's address
+ * space may add mappings (owner.c).  Dirty tracking (bitmaps, the
+ * migration capability) is dirty.c's.
  */
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -45,6 +45,8 @@ void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma)
 	if (WARN_ON(dma->locked_vm))
 		lu_uncharge(iommu, dma, dma->locked_vm);
 	lu_dma_unlink(iommu, dma);
+	lu_segs_free(dma);
+	lu_dirty_free(dma);
 	kfree(dma);
 	iommu->dma_avail++;
 }
@@ -103,11 +105,12 @@ static int lu_cap_dma_avail(struct lu_iommu *iommu,
 }
 
 /*
- * Capability chain of VFIO_IOMMU_GET_INFO, in order.  dirty.c adds
- * VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION here.
+ * Capability chain of VFIO_IOMMU_GET_INFO, in Type1v2's order (the
+ * migration capability comes from dirty.c).
  */
 static int (*const lu_info_caps[])(struct lu_iommu *iommu,
 				   struct vfio_info_cap *caps) = {
+	lu_dirty_cap_migration,
 	lu_cap_dma_avail,
 	lu_cap_iova_ranges,
 };
@@ -217,6 +220,14 @@ static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 	dma->size = size;
 	dma->prot = prot;
 	dma->pfns = RB_ROOT;
+	/* What a later owner's vaddr must map (VFIO_CHANGE_DMA_OWNER). */
+	ret = lu_segs_record(dma, current->mm);
+	if (ret)
+		goto err_free;
+	/* While dirty tracking runs, its bitmap (before pinning: no undo). */
+	ret = lu_dirty_map(iommu, dma);
+	if (ret)
+		goto err_free;
 
 	/* With an IOMMU-backed domain, pin and map now; else on demand. */
 	if (!list_empty(&iommu->domains)) {
@@ -231,7 +242,6 @@ static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 			goto err_free;
 		dma->pinned = true;
 	}
-	/* dirty.c will give the mapping its bitmap here when logging. */
 
 	lu_dma_link(iommu, dma);
 	iommu->dma_avail--;
@@ -239,6 +249,8 @@ static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 	return 0;
 
 err_free:
+	lu_segs_free(dma);
+	lu_dirty_free(dma);
 	kfree(dma);
 out_unlock:
 	mutex_unlock(&iommu->lock);
@@ -250,10 +262,13 @@ out_unlock:
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_map in userspace
  *
- * Flags: VFIO_DMA_MAP_FLAG_READ and/or _WRITE (at least one).
- * VFIO_DMA_MAP_FLAG_VADDR is refused for now (EINVAL).
+ * Flags: VFIO_DMA_MAP_FLAG_READ and/or _WRITE (at least one): a new
+ * mapping.  VFIO_DMA_MAP_FLAG_VADDR alone: stage a new vaddr for the
+ * mapping with exactly this iova and size, installed by the next
+ * VFIO_CHANGE_DMA_OWNER (owner.c); with READ or WRITE: EINVAL.
  *
- * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_map().
+ * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_map() or
+ * lu_owner_stage_vaddr().
  */
 long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg)
 {
@@ -268,13 +283,18 @@ long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg)
 		return -EFAULT;
 	if (map.argsz < minsz || (map.flags & ~known))
 		return -EINVAL;
-	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
-		return -EINVAL;
 	/* Don't let a 64-bit field be truncated. */
 	if (map.iova != (dma_addr_t)map.iova ||
 	    map.vaddr != (unsigned long)map.vaddr ||
 	    map.size != (size_t)map.size)
 		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR) {
+		/* A staged vaddr carries no permissions of its own. */
+		if (map.flags != VFIO_DMA_MAP_FLAG_VADDR)
+			return -EINVAL;
+		return lu_owner_stage_vaddr(iommu, map.iova, map.vaddr,
+					    map.size);
+	}
 
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
@@ -297,7 +317,7 @@ long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg)
  * waiting for devices).  On error, no mapping was removed.
  */
 static int lu_unmap(struct lu_iommu *iommu, dma_addr_t iova, u64 size,
-		    bool all, u64 *unmapped)
+		    bool all, const struct vfio_bitmap *bitmap, u64 *unmapped)
 {
 	dma_addr_t last, notified_iova = 0;
 	unsigned int retries = 0;
@@ -326,6 +346,13 @@ again:
 			goto out_unlock;
 		dma = lu_dma_first(iommu, last, last);
 		if (dma && lu_dma_last(dma) != last)
+			goto out_unlock;
+	}
+
+	/* GET_DIRTY_BITMAP: tracking must run (before bothering devices). */
+	if (bitmap) {
+		ret = lu_dirty_unmap_ready(iommu, bitmap);
+		if (ret)
 			goto out_unlock;
 	}
 
@@ -358,11 +385,16 @@ again:
 		goto again;
 	}
 
+	/* The bits of what goes, all copied before anything is removed. */
+	if (bitmap) {
+		ret = lu_dirty_unmap_report(iommu, iova, last, bitmap);
+		if (ret)
+			goto out_unlock;
+	}
 	for (dma = lu_dma_first(iommu, iova, last); dma && dma->iova <= last;
 	     dma = next) {
 		next = lu_dma_next(dma);
 		total += dma->size;
-		/* dirty.c will report the mapping's bitmap here. */
 		lu_dma_remove(iommu, dma);
 		cond_resched();
 	}
@@ -374,14 +406,60 @@ out_unlock:
 }
 
 /**
+ * lu_dma_release_device_pins - ask devices to drop every pin they hold
+ * @iommu: the container (lock not held)
+ *
+ * For teardown after the owner died: mappings whose devices still hold
+ * pins are notified, a bounded number of times; what remains is released
+ * by lu_dma_remove() anyway.
+ */
+void lu_dma_release_device_pins(struct lu_iommu *iommu)
+{
+	unsigned int round;
+
+	for (round = 0; round < LU_NOTIFY_RETRIES; round++) {
+		dma_addr_t cursor = 0;
+		bool found = false;
+
+		for (;;) {
+			dma_addr_t iova = 0;
+			size_t size = 0;
+			struct lu_dma *dma;
+
+			mutex_lock(&iommu->lock);
+			for (dma = lu_dma_first(iommu, cursor, U64_MAX); dma;
+			     dma = lu_dma_next(dma)) {
+				if (!RB_EMPTY_ROOT(&dma->pfns)) {
+					iova = dma->iova;
+					size = dma->size;
+					break;
+				}
+			}
+			mutex_unlock(&iommu->lock);
+			if (!size)
+				break;
+			found = true;
+			lu_notify_dma_unmap(iommu, iova, size);
+			cursor = iova + size;
+			if (!cursor)
+				break;	/* the last mapping ends at 2^64 */
+		}
+		if (!found)
+			return;
+	}
+}
+
+/**
  * lu_ioctl_unmap_dma - VFIO_IOMMU_UNMAP_DMA
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_unmap in userspace
  *
  * Flags: VFIO_DMA_UNMAP_FLAG_ALL (iova and size must be 0).  Refused with
- * EINVAL: VFIO_DMA_UNMAP_FLAG_VADDR (never offered) and, for now,
- * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP.  On success .size is set to the
- * number of bytes unmapped (0 if the range held no mapping).
+ * EINVAL: VFIO_DMA_UNMAP_FLAG_VADDR (never offered).
+ * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (not with FLAG_ALL, only while
+ * dirty tracking runs): a struct vfio_bitmap follows; it receives the
+ * dirty bits of the mappings removed (dirty.c).  On success .size is set
+ * to the number of bytes unmapped (0 if the range held no mapping).
  *
  * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_unmap().
  */
@@ -393,6 +471,7 @@ long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg)
 			  VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL;
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_iommu_type1_dma_unmap __user *u = uarg;
+	struct vfio_bitmap bitmap, *pbitmap = NULL;
 	u64 unmapped = 0;
 	int ret;
 
@@ -400,11 +479,20 @@ long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg)
 		return -EFAULT;
 	if (unmap.argsz < minsz || (unmap.flags & ~known))
 		return -EINVAL;
-	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_VADDR |
-			   VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		return -EINVAL;
 	if (unmap.iova != (dma_addr_t)unmap.iova)
 		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		/* As Type1v2: a bitmap needs a range (dirty.c checks it). */
+		if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
+			return -EINVAL;
+		ret = lu_dirty_unmap_check(uarg, unmap.argsz, unmap.size,
+					   &bitmap);
+		if (ret)
+			return ret;
+		pbitmap = &bitmap;
+	}
 
 	/*
 	 * The result cannot be taken back once mappings are gone: make sure
@@ -414,7 +502,7 @@ long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg)
 		return -EFAULT;
 
 	ret = lu_unmap(iommu, unmap.iova, unmap.size,
-		       unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL, &unmapped);
+		       unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL, pbitmap, &unmapped);
 	if (ret)
 		return ret;
 	return put_user(unmapped, &u->size) ? -EFAULT : 0;

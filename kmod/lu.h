@@ -28,6 +28,9 @@
  *   2. lu_iommu.lock                  everything else in the container
  *   3. owner mm's mmap_lock           pinning, locked_vm, user copies
  *   4. iommu_group / IOMMU driver locks (iommu_attach_group, iommu_map)
+ *   5. lu_canary.lock (spinlock)      taken by the canary vma's close
+ *                                     callback under the dying mm's
+ *                                     mmap_lock; nothing is taken inside it
  *
  * Rules:
  *   - never call a device's dma_unmap callback with lu_iommu.lock held: the
@@ -48,6 +51,7 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include <drivers/vfio/vfio.h>
 
@@ -58,6 +62,8 @@ extern bool lu_param_type1v2;
 extern unsigned int lu_param_dma_entry_limit;
 extern bool lu_param_allow_unsafe_interrupts;
 
+struct lu_canary;
+
 /**
  * struct lu_owner - the process that owns a container's mappings
  * @task: its thread group leader (referenced); RLIMIT_MEMLOCK is read here
@@ -65,16 +71,36 @@ extern bool lu_param_allow_unsafe_interrupts;
  *	mmget_not_zero() only for the moment we pin, charge or copy
  * @lock_cap: CAP_IPC_LOCK, as last seen in a MAP_DMA by the owner; exempts
  *	charges from RLIMIT_MEMLOCK (they are still counted in locked_vm)
+ * @canary: the armed canary vma in @mm (close-on-exit/exec), or NULL
  *
  * Every mapping's pages are pinned from @mm and charged to @mm->locked_vm.
- * Kept in one place so that ownership can later move as a whole.
- * Protected by lu_iommu.lock.  Both pointers are NULL until the first
- * MAP_DMA (owner.c).
+ * Kept in one place so that ownership moves as a whole
+ * (VFIO_CHANGE_DMA_OWNER).  Protected by lu_iommu.lock.  The pointers are
+ * NULL until the first MAP_DMA (owner.c).
  */
 struct lu_owner {
 	struct task_struct	*task;
 	struct mm_struct	*mm;
 	bool			lock_cap;
+	struct lu_canary	*canary;
+};
+
+/**
+ * struct lu_seg - one piece of the memory object behind a mapping
+ * @inode: the object (ihold()), NULL for anonymous memory or a hole
+ * @pgoff: page offset in @inode of the first page
+ * @npages: length in pages
+ * @flags: VM_READ, VM_WRITE, VM_SHARED of the vma it came from
+ *
+ * Recorded at MAP_DMA from the vmas behind the vaddr; a new owner's vaddr
+ * must show the same pieces (VFIO_CHANGE_DMA_OWNER, else ENXIO).  A piece
+ * that is not shared file memory never matches.
+ */
+struct lu_seg {
+	struct inode		*inode;
+	pgoff_t			pgoff;
+	unsigned long		npages;
+	unsigned long		flags;
 };
 
 /*
@@ -124,8 +150,12 @@ struct lu_unpin_run {
  * @nr_unscoped_groups: IOMMU-backed groups that never pinned pages through
  *	the pin_pages interface; for dirty tracking (every mapped page is
  *	dirty while one is attached)
+ * @dirty_tracking: VFIO_IOMMU_DIRTY_PAGES started (dirty.c)
+ * @dirty_pgshift: log2 of the bytes one dirty bit stands for (dirty.c)
  * @batch: pinning scratch space
  * @runs, @nr_runs: unmap scratch space (see struct lu_unpin_run)
+ * @owner_gone: tears the mappings down after the owner's canary fired
+ *	(queued by the canary close callback, which may not take @lock)
  */
 struct lu_iommu {
 	struct mutex		lock;
@@ -140,9 +170,12 @@ struct lu_iommu {
 	struct list_head	ranges;
 	unsigned long		pgsize_bitmap;
 	unsigned int		nr_unscoped_groups;
+	bool			dirty_tracking;	/* dirty.c: START..STOP */
+	unsigned int		dirty_pgshift;	/* dirty.c: bit granule */
 	struct lu_batch		batch;
 	struct lu_unpin_run	runs[LU_UNPIN_RUNS];
 	unsigned int		nr_runs;
+	struct work_struct	owner_gone;
 };
 
 /**
@@ -156,6 +189,11 @@ struct lu_iommu {
  *	in every domain; true exactly while an IOMMU-backed domain exists
  * @locked_vm: pages this mapping charged to the owner's locked_vm
  * @pfns: struct lu_pfn: pages pinned by mediated devices, by iova
+ * @segs, @nsegs: the memory object behind @vaddr (struct lu_seg)
+ * @new_vaddr: vaddr staged by VFIO_DMA_MAP_FLAG_VADDR, valid if @staged;
+ *	installed by the next successful VFIO_CHANGE_DMA_OWNER
+ * @dirty: dirty bitmap while tracking, one bit per lu_iommu.dirty_pgshift
+ *	page from @iova on, else NULL (dirty.c)
  *
  * Charging rule (pin.c, mdev.c): a page of a mapping is charged once while
  * anything holds it pinned, never for a reserved or PFNMAP pfn.  The IOMMU
@@ -172,6 +210,11 @@ struct lu_dma {
 	bool			pinned;
 	unsigned long		locked_vm;
 	struct rb_root		pfns;
+	struct lu_seg		*segs;
+	unsigned int		nsegs;
+	bool			staged;
+	unsigned long		new_vaddr;
+	unsigned long		*dirty;	/* dirty.c; only dirty.c touches it */
 };
 
 /**
@@ -258,10 +301,17 @@ bool lu_ranges_contain(struct list_head *ranges, dma_addr_t start,
 bool lu_ranges_fit_dmas(struct lu_iommu *iommu, struct list_head *ranges);
 unsigned int lu_ranges_count(struct list_head *ranges);
 
-/* owner.c: who mappings belong to */
+/* owner.c: who mappings belong to, handing them over, the canary */
 int lu_owner_claim(struct lu_iommu *iommu);
 void lu_owner_release(struct lu_iommu *iommu);
+void lu_owner_silence(struct lu_iommu *iommu);
 struct mm_struct *lu_owner_mmget(struct lu_iommu *iommu);
+void lu_owner_gone_work(struct work_struct *work);
+int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
+			 unsigned long vaddr, size_t size);
+long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg);
+int lu_segs_record(struct lu_dma *dma, struct mm_struct *mm);
+void lu_segs_free(struct lu_dma *dma);
 
 /* pin.c: pinning, IOMMU mapping of pinned pages, locked_vm accounting */
 int lu_batch_init(struct lu_batch *batch);
@@ -284,6 +334,7 @@ long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg);
 long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg);
 void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma);
 void lu_dma_remove_all(struct lu_iommu *iommu);
+void lu_dma_release_device_pins(struct lu_iommu *iommu);
 
 /* domain.c: groups, domains, reserved regions, replay */
 int lu_attach_group(void *iommu_data, struct iommu_group *iommu_group,
@@ -310,5 +361,24 @@ void lu_notify_dma_unmap(struct lu_iommu *iommu, dma_addr_t iova,
 			 size_t size);
 struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova);
 void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma);
+
+/*
+ * dirty.c: dirty page tracking (docs/dirty.md).  lu_iommu.dirty_tracking,
+ * .dirty_pgshift and lu_dma.dirty are dirty.c's alone; ownership changes
+ * and staged vaddrs never touch them.
+ */
+long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg);
+int lu_dirty_cap_migration(struct lu_iommu *iommu,
+			   struct vfio_info_cap *caps);
+int lu_dirty_map(struct lu_iommu *iommu, struct lu_dma *dma);
+void lu_dirty_free(struct lu_dma *dma);
+void lu_dirty_mark(struct lu_iommu *iommu, struct lu_dma *dma,
+		   dma_addr_t iova, size_t len);
+int lu_dirty_unmap_check(void __user *uarg, u32 argsz, u64 size,
+			 struct vfio_bitmap *b);
+int lu_dirty_unmap_ready(struct lu_iommu *iommu,
+			 const struct vfio_bitmap *b);
+int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
+			  dma_addr_t last, const struct vfio_bitmap *b);
 
 #endif /* VFIO_IOMMU_LU_H */

@@ -13,6 +13,8 @@
  *   VFIO_LU_TYPE1v2_IOMMU  1
  *   VFIO_TYPE1v2_IOMMU     the type1v2 module parameter
  *   VFIO_UNMAP_ALL         1
+ *   VFIO_DMA_OWNER         1: VFIO_CHANGE_DMA_OWNER, staged
+ *                          VFIO_DMA_MAP_FLAG_VADDR, close-on-exit/exec
  *   VFIO_DMA_CC_IOMMU      1 if every domain enforces cache coherency
  *                          (0 without a container, as type1)
  *   anything else          0: notably VFIO_TYPE1_IOMMU (v1 semantics),
@@ -73,6 +75,7 @@ static void *lu_open(unsigned long type)
 	INIT_LIST_HEAD(&iommu->emulated_groups);
 	INIT_LIST_HEAD(&iommu->ranges);
 	iommu->pgsize_bitmap = PAGE_MASK;
+	INIT_WORK(&iommu->owner_gone, lu_owner_gone_work);
 	return iommu;
 }
 
@@ -84,6 +87,9 @@ static void *lu_open(unsigned long type)
 static void lu_release(void *iommu_data)
 {
 	struct lu_iommu *iommu = iommu_data;
+
+	/* The canary vma may outlive us: it must not queue work any more. */
+	lu_owner_silence(iommu);
 
 	mutex_lock(&iommu->lock);
 	lu_groups_release(iommu);
@@ -113,6 +119,7 @@ static long lu_check_extension(struct lu_iommu *iommu, unsigned long ext)
 		 */
 		return iommu ? 1 : lu_serves_type(ext);
 	case VFIO_UNMAP_ALL:
+	case VFIO_DMA_OWNER:
 		return 1;
 	case VFIO_DMA_CC_IOMMU:
 		return iommu ? lu_domains_enforce_cc(iommu) : 0;
@@ -129,12 +136,13 @@ static const struct {
 	{ VFIO_IOMMU_GET_INFO,		lu_ioctl_get_info },
 	{ VFIO_IOMMU_MAP_DMA,		lu_ioctl_map_dma },
 	{ VFIO_IOMMU_UNMAP_DMA,		lu_ioctl_unmap_dma },
+	{ VFIO_IOMMU_DIRTY_PAGES,	lu_ioctl_dirty_pages },
+	{ VFIO_CHANGE_DMA_OWNER,	lu_ioctl_change_owner },
 };
 
 /*
  * ops->ioctl.  @iommu_data is NULL only for VFIO_CHECK_EXTENSION before
- * VFIO_SET_IOMMU.  Unknown commands: -ENOTTY (this includes
- * VFIO_IOMMU_DIRTY_PAGES until dirty tracking is offered).
+ * VFIO_SET_IOMMU.  Unknown commands: -ENOTTY.
  */
 static long lu_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
 {

@@ -217,7 +217,8 @@ int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
 			}
 		}
 		pages[i] = pfn_to_page(p->pfn);
-		/* dirty.c will mark the page dirty here. */
+		/* A pinned page is dirty for as long as it stays pinned. */
+		lu_dirty_mark(iommu, dma, iova, PAGE_SIZE);
 	}
 
 	/* A group that pins reports its writes: narrows dirty scope. */
@@ -380,7 +381,8 @@ int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 				  data, n, write);
 		if (ret)
 			break;
-		/* dirty.c will mark written pages dirty here. */
+		if (write)
+			lu_dirty_mark(iommu, dma, user_iova, n);
 		user_iova += n;
 		data += n;
 		count -= n;

@@ -142,9 +142,6 @@ long check_pattern(const void *buf, size_t len, unsigned int seed);
 	if (variant->be.ours)						\
 		SKIP(return, "%s: %s", variant->be.name, reason);	\
 } while (0)
-#define OURS_NO_DIRTY	"dirty page tracking is not offered yet (the "	\
-			"migration capability comes with a later issue); "	\
-			"run on the stock backend only"
 
 /*
  * The stock backend cannot take part in mdev cases on a lockdep kernel:

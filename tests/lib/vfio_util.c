@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,40 +173,69 @@ long proc_status_kb(pid_t pid, const char *field)
 	return val;
 }
 
-long vmstat_read(const char *name)
+/* Fold the per-CPU deltas so the counters are exact. */
+static void vmstat_refresh(void)
 {
-	size_t nlen = strlen(name);
-	char line[256];
-	long val = -1;
-	FILE *f;
-	int fd;
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
 
-	/* Fold the per-CPU deltas so the counters are exact. */
-	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "1", 1) < 0)
 			perror("stat_refresh");
 		close(fd);
 	}
+}
+
+/* Read n counters of /proc/vmstat in one pass; missing ones read -1. */
+static void vmstat_read_many(const char *const *names, long *vals, int n)
+{
+	char line[256];
+	FILE *f;
+
+	for (int i = 0; i < n; i++)
+		vals[i] = -1;
+	vmstat_refresh();
 	f = fopen("/proc/vmstat", "re");
 	if (!f)
-		return -1;
+		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
-			val = strtol(line + nlen + 1, NULL, 10);
-			break;
+		for (int i = 0; i < n; i++) {
+			size_t len = strlen(names[i]);
+
+			if (!strncmp(line, names[i], len) && line[len] == ' ')
+				vals[i] = strtol(line + len + 1, NULL, 10);
 		}
 	}
 	fclose(f);
+}
+
+long vmstat_read(const char *name)
+{
+	long val;
+
+	vmstat_read_many(&name, &val, 1);
 	return val;
 }
 
 long pinned_pages_now(void)
 {
-	long acquired = vmstat_read("nr_foll_pin_acquired");
-	long released = vmstat_read("nr_foll_pin_released");
+	static const char *const names[] = {
+		"nr_foll_pin_acquired", "nr_foll_pin_released",
+	};
+	long v[2], prev = LONG_MIN, now;
 
-	if (acquired < 0 || released < 0)
-		return -1;
-	return acquired - released;
+	/*
+	 * Both counters from one snapshot, and the same difference twice in
+	 * a row, so that a pin taken and dropped by someone else between
+	 * the reads does not show up as ours.
+	 */
+	for (int tries = 0; tries < 20; tries++) {
+		vmstat_read_many(names, v, 2);
+		if (v[0] < 0 || v[1] < 0)
+			return -1;
+		now = v[0] - v[1];
+		if (now == prev)
+			break;
+		prev = now;
+	}
+	return now;
 }

@@ -9,10 +9,8 @@
  * a device that does not pin (an IOMMU device) is attached every mapped
  * page is dirty.
  *
- * DIFFERENCE (deliberate, for now): vfio_iommu_lu does not offer dirty
- * tracking yet (a later issue adds it); every case SKIPs on it with that
- * reason and runs on the stock backend only.  When it lands, remove the
- * SKIP_IF_OURS() lines: the cases are written to need no other change.
+ * Every case runs on both backends and expects the same answers (the
+ * design of ours is in docs/dirty.md).
  *
  * Container: the test mdev (pins on request) and, in one case, the edu
  * device as well.
@@ -47,7 +45,6 @@ FIXTURE_SETUP(dirty)
 	self->container = self->edu_group = -1;
 	self->mdev.uuid[0] = '\0';
 	self->mdev.group = self->mdev.device = -1;
-	SKIP_IF_OURS(OURS_NO_DIRTY);
 	if (!test_mdev_available())
 		SKIP(return, "the test mdev parent is not registered (load "
 		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");

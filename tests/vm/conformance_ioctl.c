@@ -467,9 +467,8 @@ TEST_F(ioctl, get_info_argsz_minimal)
 /*
  * argsz = the structure without room for capabilities: the backend says
  * how much it needs in argsz and sets no cap_offset; then with that argsz
- * the chain is there and fits exactly.  (The amount differs between the
- * backends because only stock has the migration capability: a deliberate
- * difference; this case checks each backend is self-consistent.)
+ * the chain is there and fits exactly.  (The amount is not compared
+ * between the backends; this case checks each is self-consistent.)
  */
 TEST_F(ioctl, get_info_caps_negotiation)
 {
@@ -528,7 +527,7 @@ TEST_F(ioctl, get_info_arg_unreadable)
 				     self->arg + ARG_PAGES * SZ_4K - 8));
 }
 
-/* ---- VFIO_IOMMU_DIRTY_PAGES: argument checks (stock only for now) ---- */
+/* ---- VFIO_IOMMU_DIRTY_PAGES: argument checks ---- */
 
 TEST_F(ioctl, dirty_pages_walk)
 {
@@ -536,7 +535,6 @@ TEST_F(ioctl, dirty_pages_walk)
 	uint32_t one_flag[] = { VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
 				VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP };
 
-	SKIP_IF_OURS(OURS_NO_DIRTY);
 	memset(self->arg, 0, SZ_4K);
 	for (uint32_t argsz = 0; argsz < DIRTY_MINSZ; argsz++) {
 		d->argsz = argsz;
@@ -645,18 +643,16 @@ TEST_F(info, info_matches_stock)
 	for (int i = 0; i < ref.info.nr_caps; i++) {
 		int j = iommu_info_find_cap(&got.info, ref.info.cap_id[i]);
 
-		/* DIFFERENCE (deliberate, for now): no migration capability
-		 * in vfio_iommu_lu until dirty tracking lands. */
-		if (variant->be.ours &&
-		    ref.info.cap_id[i] == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
-			EXPECT_EQ(-1, j);
-			continue;
-		}
 		ASSERT_LE(0, j) TH_LOG("capability %u missing", ref.info.cap_id[i]);
 		EXPECT_EQ(ref.info.cap_version[i], got.info.cap_version[j]);
 	}
-	EXPECT_EQ(ref.info.nr_caps - (variant->be.ours && ref.info.has_migration),
-		  got.info.nr_caps);
+	EXPECT_EQ(ref.info.nr_caps, got.info.nr_caps);
+	/* Dirty tracking: the migration capability says the same. */
+	EXPECT_EQ(ref.info.has_migration, got.info.has_migration);
+	EXPECT_EQ(ref.info.mig_flags, got.info.mig_flags);
+	EXPECT_EQ(ref.info.mig_pgsize_bitmap, got.info.mig_pgsize_bitmap);
+	EXPECT_EQ(ref.info.mig_max_dirty_bitmap_size,
+		  got.info.mig_max_dirty_bitmap_size);
 }
 
 /*

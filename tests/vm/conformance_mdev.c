@@ -753,9 +753,10 @@ TEST_F(mdev, info_matches_stock)
 	EXPECT_EQ(-1, iommu_info_find_cap(&got, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE));
 	EXPECT_EQ(ref.has_dma_avail, got.has_dma_avail);
 	EXPECT_EQ(ref.dma_avail, got.dma_avail);
-	/* DIFFERENCE (deliberate, for now): no migration capability in
-	 * vfio_iommu_lu until dirty tracking lands. */
-	EXPECT_EQ(variant->be.ours ? false : ref.has_migration, got.has_migration);
+	/* Dirty tracking: the same migration capability. */
+	EXPECT_EQ(ref.has_migration, got.has_migration);
+	EXPECT_EQ(ref.mig_pgsize_bitmap, got.mig_pgsize_bitmap);
+	EXPECT_EQ(ref.mig_max_dirty_bitmap_size, got.mig_max_dirty_bitmap_size);
 	/* UPDATE_VADDR is off with an mdev on stock, never offered on ours. */
 	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
 }
