@@ -29,7 +29,8 @@
  * take lu_iommu.lock nor account locked_vm.  It only marks the canary
  * fired, under the canary's own spinlock, and queues lu_iommu.owner_gone,
  * which unmaps, unpins and unaccounts in the normal lock order.  Nothing
- * is ever taken inside the canary spinlock, so no cycle can form.
+ * but queue_work()'s own internal locks is ever taken inside the canary
+ * spinlock, so no cycle can form.
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>

@@ -4,3 +4,4 @@
 
 vfio_lu_add_vm_test(dirty_bitmap SOURCES vm/dirty_bitmap.c TEST_MDEV)
 target_compile_options(dirty_bitmap PRIVATE -Wno-sign-compare)
+vfio_lu_add_vm_test(dirty_handoff SOURCES vm/dirty_handoff.c TEST_MDEV)
