@@ -4,7 +4,8 @@
 
 target_sources(testlib PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/lib/mdev_util.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/lib/conformance_util.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/lib/conformance_util.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/lib/owner_child.c)
 
 vfio_lu_add_vm_test(conformance_map   SOURCES vm/conformance_map.c)
 vfio_lu_add_vm_test(conformance_ioctl SOURCES vm/conformance_ioctl.c)

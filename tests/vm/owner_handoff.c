@@ -41,6 +41,7 @@
 #include "kselftest_harness.h"
 #include "conformance_util.h"
 #include "edu.h"
+#include "owner_child.h"
 #include "vfio_util.h"
 
 #define BUF_SIZE	(2u << 20)
@@ -96,11 +97,6 @@ static void env_close(struct env *e)
 	ASSERT_EQ(0, __r);						\
 } while (0)
 
-static int change_owner(int container)
-{
-	return ioctl(container, VFIO_CHANGE_DMA_OWNER) ? -errno : 0;
-}
-
 static int stage_vaddr(int container, void *vaddr, uint64_t iova,
 		       uint64_t size)
 {
@@ -128,148 +124,6 @@ static int dma_round_trip(struct edu *edu, uint8_t *buf, uint64_t iova,
 	if (!ret && check_pattern(buf + dst, len, seed) >= 0)
 		ret = -1;
 	return ret;
-}
-
-static long vmlck_kb(pid_t pid)
-{
-	return proc_status_kb(pid, "VmLck");
-}
-
-/*
- * A helper child: runs commands sent by the parent, one byte each, and
- * answers each with a struct reply.  'o' CHANGE_DMA_OWNER, 'm' MAP_DMA of
- * a new 4 MiB memfd at NEW_IOVA, 'l' lower RLIMIT_MEMLOCK to 4 MiB and
- * drop CAP_IPC_LOCK, 'u' unmap NEW_IOVA, 'x' exit.
- */
-#define NEW_IOVA	0x1000000ull
-#define NEW_SIZE	(4u << 20)
-
-struct reply {
-	int ret;	/* 0 or -errno */
-	long vmlck_kb;	/* the child's VmLck after the command */
-};
-
-struct child {
-	pid_t pid;
-	int cmd;	/* parent's write end */
-	int rep;	/* parent's read end */
-};
-
-static void child_loop(int container, int cmd, int rep)
-{
-	void *extra = NULL;
-	char c;
-
-	while (read(cmd, &c, 1) == 1) {
-		struct reply r = { 0 };
-
-		switch (c) {
-		case 'o':
-			r.ret = change_owner(container);
-			break;
-		case 'm':
-			extra = memfd_buffer(NEW_SIZE, NULL);
-			r.ret = extra == MAP_FAILED ? -ENOMEM :
-				vfio_map(container, extra, NEW_IOVA, NEW_SIZE);
-			break;
-		case 'u':
-			r.ret = vfio_unmap(container, NEW_IOVA, NEW_SIZE);
-			break;
-		case 'l':
-			r.ret = set_memlock_limit(4u << 20);
-			if (!r.ret)
-				r.ret = drop_cap_ipc_lock();
-			break;
-		case 'x':
-			_exit(0);
-		default:
-			r.ret = -EINVAL;
-		}
-		r.vmlck_kb = vmlck_kb(0);
-		if (write(rep, &r, sizeof(r)) != sizeof(r))
-			_exit(2);
-	}
-	_exit(0);
-}
-
-static int child_start(struct child *ch, int container)
-{
-	int cmd[2], rep[2];
-
-	if (pipe(cmd) || pipe(rep))
-		return -errno;
-	ch->pid = fork();
-	if (ch->pid < 0)
-		return -errno;
-	if (!ch->pid) {
-		close(cmd[1]);
-		close(rep[0]);
-		child_loop(container, cmd[0], rep[1]);
-	}
-	close(cmd[0]);
-	close(rep[1]);
-	ch->cmd = cmd[1];
-	ch->rep = rep[0];
-	return 0;
-}
-
-/* Send one command; the child's reply, or ret = -EPIPE. */
-static struct reply child_do(struct child *ch, char c)
-{
-	struct reply r = { .ret = -EPIPE };
-
-	if (write(ch->cmd, &c, 1) != 1 ||
-	    read(ch->rep, &r, sizeof(r)) != sizeof(r))
-		r.ret = -EPIPE;
-	return r;
-}
-
-/* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
-static int child_stop(struct child *ch)
-{
-	char c = 'x';
-	int status;
-
-	if (write(ch->cmd, &c, 1) != 1)
-		kill(ch->pid, SIGKILL);
-	close(ch->cmd);
-	close(ch->rep);
-	if (waitpid(ch->pid, &status, 0) != ch->pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/*
- * Pages pinned system wide, read until two readings agree: the guest's 9p
- * root file system pins and unpins user pages for its I/O, so a single
- * reading may catch one side of that.
- */
-static long pinned_base(void)
-{
-	long a = pinned_pages_now(), b;
-
-	for (int i = 0; i < 100; i++) {
-		usleep(10 * 1000);
-		b = pinned_pages_now();
-		if (a == b && a >= 0)
-			break;
-		a = b;
-	}
-	return a;
-}
-
-/* Pages pinned system wide, once the counters have settled. */
-static long pinned_settled(long want)
-{
-	long now = -1;
-
-	for (int i = 0; i < 100; i++) {
-		now = pinned_pages_now();
-		if (now == want)
-			break;
-		usleep(50 * 1000);
-	}
-	return now;
 }
 
 /* ---- the seed's sequence, across exec ---- */
@@ -312,7 +166,7 @@ static void old_vmm(void)
 	fill_pattern(buf + 0x40000, 0x10000, 42);
 
 	/* 1. fork; 2. the holder takes ownership (and the locked_vm). */
-	CK(child_start(&holder, e.container) == 0);
+	CK(child_start(&holder, e.container, NULL) == 0);
 	r = child_do(&holder, 'o');
 	CK(r.ret == 0);
 	CK(r.vmlck_kb >= BUF_KB);
@@ -443,7 +297,7 @@ TEST(fork_and_back)
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 1));
 
-	ASSERT_EQ(0, child_start(&ch, e.container));
+	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(BUF_KB, r.vmlck_kb);	/* fork starts at 0 */
@@ -543,7 +397,7 @@ TEST(partial_staging)
 	ASSERT_EQ(0, stage_vaddr(t.e.container, view, BUF_IOVA, BUF_SIZE / 2));
 	ASSERT_EQ(-EINVAL, change_owner(t.e.container));
 	ASSERT_UNCHANGED(&t);
-	ASSERT_EQ(0, child_start(&ch, t.e.container));
+	ASSERT_EQ(0, child_start(&ch, t.e.container, NULL));
 	ASSERT_EQ(-EINVAL, child_do(&ch, 'o').ret);
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_UNCHANGED(&t);
@@ -647,7 +501,7 @@ TEST(enxio_private_after_fork)
 	memset(anon, 1, BUF_SIZE);
 	ASSERT_EQ(0, vfio_map(e.container, anon, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(0, dma_round_trip(&e.edu, anon, BUF_IOVA, 1));
-	ASSERT_EQ(0, child_start(&ch, e.container));
+	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 	ASSERT_EQ(-ENXIO, child_do(&ch, 'o').ret);
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
@@ -669,7 +523,7 @@ TEST(rlimit_too_low)
 	ASSERT_NE(MAP_FAILED, big);
 	ASSERT_EQ(0, vfio_map(e.container, big, BUF_IOVA, 4 * BUF_SIZE));
 	ASSERT_EQ(base + 4 * BUF_KB, vmlck_kb(0));
-	ASSERT_EQ(0, child_start(&ch, e.container));
+	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 	ASSERT_EQ(0, child_do(&ch, 'l').ret);
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(-ENOMEM, r.ret);
@@ -705,7 +559,7 @@ TEST(child_cannot_pin)
 	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
 
-	ASSERT_EQ(0, child_start(&ch, e.container));
+	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 	ASSERT_EQ(-EPERM, child_do(&ch, 'm').ret);
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	r = child_do(&ch, 'o');
@@ -748,7 +602,7 @@ TEST(many_mappings)
 				      BUF_IOVA + i * 4096, 4096));
 	ASSERT_EQ(base + MANY_SIZE / 1024, vmlck_kb(0));
 
-	ASSERT_EQ(0, child_start(&ch, e.container));
+	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = child_do(&ch, 'o');
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -789,7 +643,7 @@ TEST(repeated_handoffs)
 		struct child ch;
 		struct reply r;
 
-		ASSERT_EQ(0, child_start(&ch, e.container));
+		ASSERT_EQ(0, child_start(&ch, e.container, NULL));
 		r = child_do(&ch, 'o');
 		ASSERT_EQ(0, r.ret);
 		ASSERT_EQ(BUF_KB, r.vmlck_kb);

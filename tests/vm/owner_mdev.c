@@ -26,6 +26,7 @@
 #include "kselftest_harness.h"
 #include "conformance_util.h"
 #include "mdev_util.h"
+#include "owner_child.h"
 #include "vfio_util.h"
 
 #define BUF_SIZE	(2u << 20)
@@ -33,154 +34,6 @@
 #define BUF_PAGES	(BUF_SIZE / 4096)
 #define BUF_KB		(BUF_SIZE / 1024)
 #define ROUNDS		20
-
-static int change_owner(int container)
-{
-	return ioctl(container, VFIO_CHANGE_DMA_OWNER) ? -errno : 0;
-}
-
-static long vmlck_kb(pid_t pid)
-{
-	return proc_status_kb(pid, "VmLck");
-}
-
-/*
- * A helper child: runs commands sent by the parent, one byte each, and
- * answers each with a struct reply.  'o' CHANGE_DMA_OWNER, 'm' MAP_DMA of
- * a new 4 MiB memfd at NEW_IOVA, 'l' lower RLIMIT_MEMLOCK to 4 MiB and
- * drop CAP_IPC_LOCK, 'u' unmap NEW_IOVA, 'x' exit.
- */
-#define NEW_IOVA	0x1000000ull
-#define NEW_SIZE	(4u << 20)
-
-struct reply {
-	int ret;	/* 0 or -errno */
-	long vmlck_kb;	/* the child's VmLck after the command */
-};
-
-struct child {
-	pid_t pid;
-	int cmd;	/* parent's write end */
-	int rep;	/* parent's read end */
-};
-
-static void child_loop(int container, int cmd, int rep)
-{
-	void *extra = NULL;
-	char c;
-
-	while (read(cmd, &c, 1) == 1) {
-		struct reply r = { 0 };
-
-		switch (c) {
-		case 'o':
-			r.ret = change_owner(container);
-			break;
-		case 'm':
-			extra = memfd_buffer(NEW_SIZE, NULL);
-			r.ret = extra == MAP_FAILED ? -ENOMEM :
-				vfio_map(container, extra, NEW_IOVA, NEW_SIZE);
-			break;
-		case 'u':
-			r.ret = vfio_unmap(container, NEW_IOVA, NEW_SIZE);
-			break;
-		case 'l':
-			r.ret = set_memlock_limit(4u << 20);
-			if (!r.ret)
-				r.ret = drop_cap_ipc_lock();
-			break;
-		case 'x':
-			_exit(0);
-		default:
-			r.ret = -EINVAL;
-		}
-		r.vmlck_kb = vmlck_kb(0);
-		if (write(rep, &r, sizeof(r)) != sizeof(r))
-			_exit(2);
-	}
-	_exit(0);
-}
-
-static int child_start(struct child *ch, int container)
-{
-	int cmd[2], rep[2];
-
-	if (pipe(cmd) || pipe(rep))
-		return -errno;
-	ch->pid = fork();
-	if (ch->pid < 0)
-		return -errno;
-	if (!ch->pid) {
-		close(cmd[1]);
-		close(rep[0]);
-		child_loop(container, cmd[0], rep[1]);
-	}
-	close(cmd[0]);
-	close(rep[1]);
-	ch->cmd = cmd[1];
-	ch->rep = rep[0];
-	return 0;
-}
-
-/* Send one command; the child's reply, or ret = -EPIPE. */
-static struct reply child_do(struct child *ch, char c)
-{
-	struct reply r = { .ret = -EPIPE };
-
-	if (write(ch->cmd, &c, 1) != 1 ||
-	    read(ch->rep, &r, sizeof(r)) != sizeof(r))
-		r.ret = -EPIPE;
-	return r;
-}
-
-/* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
-static int child_stop(struct child *ch)
-{
-	char c = 'x';
-	int status;
-
-	if (write(ch->cmd, &c, 1) != 1)
-		kill(ch->pid, SIGKILL);
-	close(ch->cmd);
-	close(ch->rep);
-	if (waitpid(ch->pid, &status, 0) != ch->pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/*
- * Pages pinned system wide, read until two readings agree: the guest's 9p
- * root file system pins and unpins user pages for its I/O, so a single
- * reading may catch one side of that.
- */
-static long pinned_base(void)
-{
-	long a = pinned_pages_now(), b;
-
-	for (int i = 0; i < 100; i++) {
-		usleep(10 * 1000);
-		b = pinned_pages_now();
-		if (a == b && a >= 0)
-			break;
-		a = b;
-	}
-	return a;
-}
-
-/* Pages pinned system wide, once the counters have settled. */
-static long pinned_settled(long want)
-{
-	long now = -1;
-
-	for (int i = 0; i < 100; i++) {
-		now = pinned_pages_now();
-		if (now == want)
-			break;
-		usleep(50 * 1000);
-	}
-	return now;
-}
-
 
 static double now_ms(void)
 {
@@ -268,7 +121,7 @@ TEST(pins_during_handoffs)
 		struct child ch;
 		struct reply r;
 
-		ASSERT_EQ(0, child_start(&ch, container));
+		ASSERT_EQ(0, child_start(&ch, container, NULL));
 		r = child_do(&ch, 'o');
 		ASSERT_EQ(0, r.ret);
 		usleep(20 * 1000);	/* the device pins from the child's mm */
@@ -280,7 +133,7 @@ TEST(pins_during_handoffs)
 	{
 		struct child ch;
 
-		ASSERT_EQ(0, child_start(&ch, container));
+		ASSERT_EQ(0, child_start(&ch, container, NULL));
 		ASSERT_EQ(0, child_do(&ch, 'o').ret);
 		usleep(20 * 1000);
 		atomic_store(&p.expect_ok, 0);

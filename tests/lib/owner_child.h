@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the ownership tests (tests/vm/owner_*.c): a helper child that
+ * obeys one-byte commands from its parent over pipes, and readers of
+ * VmLck and of the system-wide pinned-page count that wait for it to
+ * settle.
+ */
+#ifndef OWNER_CHILD_H
+#define OWNER_CHILD_H
+
+#include <sys/types.h>
+
+/* VFIO_CHANGE_DMA_OWNER on container: 0 or -errno. */
+int change_owner(int container);
+/* VmLck of pid (0 = self) in kB. */
+long vmlck_kb(pid_t pid);
+
+/*
+ * A helper child: runs commands sent by the parent, one byte each, and
+ * answers each with a struct reply.  'o' CHANGE_DMA_OWNER, 'm' MAP_DMA of
+ * a new 4 MiB memfd at NEW_IOVA, 'l' lower RLIMIT_MEMLOCK to 4 MiB and
+ * drop CAP_IPC_LOCK, 'u' unmap NEW_IOVA, 'x' exit; any other command goes
+ * to the extra callback given to child_start() (-EINVAL without one).
+ */
+#define NEW_IOVA	0x1000000ull
+#define NEW_SIZE	(4u << 20)
+
+struct reply {
+	int ret;	/* 0 or -errno */
+	long vmlck_kb;	/* the child's VmLck after the command */
+};
+
+struct child {
+	pid_t pid;
+	int cmd;	/* parent's write end */
+	int rep;	/* parent's read end */
+};
+
+/* Handles a command the child loop does not know: 0 or -errno. */
+typedef int (*child_extra_fn)(int container, char c, int cmd, int rep);
+
+/* Fork a child obeying commands on container; extra may be NULL. */
+int child_start(struct child *ch, int container, child_extra_fn extra);
+/* Send one command; the child's reply, or ret = -EPIPE. */
+struct reply child_do(struct child *ch, char c);
+/* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
+int child_stop(struct child *ch);
+
+/* Pages pinned system wide, read until two readings agree. */
+long pinned_base(void);
+/* Pages pinned system wide, once the counters reach want (or give up). */
+long pinned_settled(long want);
+
+#endif
