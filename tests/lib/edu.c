@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
-#include "edu.h"
+#include "vfio_lu_test.h"
 
 /* edu register offsets in BAR0 */
 #define EDU_REG_IDENT	0x00
@@ -135,4 +135,68 @@ int edu_dma(struct edu *edu, uint64_t iova, uint32_t off, uint32_t len, bool to_
 		usleep(1000);
 	}
 	return 0;
+}
+
+int edu_adopt(struct edu *edu, int device)
+{
+	struct vfio_region_info bar0;
+	void *p;
+	int ret;
+
+	memset(edu, 0, sizeof(*edu));
+	edu->device = -1;
+	ret = region_info(device, VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	if (ret)
+		return ret;
+	p = mmap(NULL, bar0.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+		 bar0.offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	edu->device = device;
+	edu->bar0 = p;
+	edu->bar0_size = bar0.size;
+	return 0;
+}
+
+int edu_dma_round_trip(struct edu *edu, uint8_t *buf, uint64_t iova,
+		   unsigned int seed)
+{
+	const uint32_t len = EDU_DMA_MAX;
+	const size_t src = 0x3000, dst = 0x9000;
+	int ret;
+
+	fill_pattern(buf + src, len, seed);
+	memset(buf + dst, 0, len);
+	ret = edu_dma(edu, iova + src, 0, len, false);
+	if (!ret)
+		ret = edu_dma(edu, iova + dst, 0, len, true);
+	if (!ret && check_pattern(buf + dst, len, seed) >= 0)
+		ret = -1;
+	return ret;
+}
+
+int edu_env_open(struct edu_env *e, const struct backend *be)
+{
+	int ret;
+
+	e->edu.device = -1;
+	e->edu.bar0 = NULL;
+	ret = edu_container_open(be, &e->container, &e->group);
+	if (ret)
+		return ret;
+	ret = edu_open(&e->edu, e->group, edu_bdf());
+	if (ret)
+		edu_env_close(e);
+	return ret;
+}
+
+void edu_env_close(struct edu_env *e)
+{
+	if (e->edu.device >= 0)
+		edu_close(&e->edu);
+	if (e->group >= 0)
+		close(e->group);
+	if (e->container >= 0)
+		close(e->container);
+	e->container = e->group = -1;
 }

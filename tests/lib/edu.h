@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct backend;
+
 #define EDU_BUF_ADDR	0x40000u	/* device address of its buffer */
 #define EDU_BUF_SIZE	4096u
 /* QEMU 7.2 rejects a transfer that ends exactly at the buffer's end. */
@@ -34,5 +36,30 @@ void edu_close(struct edu *edu);
  * 0 or -errno (-ETIMEDOUT if the device never finishes). */
 int edu_dma(struct edu *edu, uint64_t iova, uint32_t off, uint32_t len,
 	    bool to_ram);
+
+/* Take over a device fd inherited across exec (reexec.h): map BAR0 again
+ * (bus mastering is still on).  0 or -errno. */
+int edu_adopt(struct edu *edu, int device);
+
+/*
+ * The device reads a pattern at buf + 0x3000 (IOVA iova + 0x3000) and
+ * writes it back at buf + 0x9000: 0 if every byte arrived, else -1 or
+ * -errno.  buf is the mapping of iova, at least 0x9800 bytes.
+ */
+int edu_dma_round_trip(struct edu *edu, uint8_t *buf, uint64_t iova,
+		   unsigned int seed);
+
+/* The edu device in a container set to a backend, proven, device open:
+ * for processes that report without the harness (see CK()). */
+struct edu_env {
+	int container;
+	int group;
+	struct edu edu;
+};
+
+/* 0; -ENODEV without an edu device; -errno (nothing left open). */
+int edu_env_open(struct edu_env *e, const struct backend *be);
+/* Close what is open.  Idempotent. */
+void edu_env_close(struct edu_env *e);
 
 #endif

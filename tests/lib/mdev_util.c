@@ -141,11 +141,6 @@ int test_mdev_destroy(struct test_mdev *m)
 	return ret;
 }
 
-static int neg_errno(int ret)
-{
-	return ret < 0 ? -errno : ret;
-}
-
 int test_mdev_pin(int device, uint64_t iova, uint32_t npage, uint32_t flags,
 		  uint64_t *pfns)
 {
@@ -190,6 +185,16 @@ int test_mdev_status(int device, struct vfio_lu_test_mdev_status *st)
 	memset(st, 0, sizeof(*st));
 	st->argsz = sizeof(*st);
 	return neg_errno(ioctl(device, VFIO_LU_TEST_MDEV_STATUS, st));
+}
+
+int test_mdev_set_mode(int device, uint32_t flags)
+{
+	struct vfio_lu_test_mdev_mode arg = {
+		.argsz = sizeof(arg),
+		.flags = flags,
+	};
+
+	return neg_errno(ioctl(device, VFIO_LU_TEST_MDEV_SET_MODE, &arg));
 }
 
 int64_t vaddr_to_pfn(const void *vaddr)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The test-only mediated device (kmod/test_mdev.c, include/
- * vfio_lu_test_mdev.h) from userspace: creating and removing instances
- * through sysfs, opening their group and device, and its ioctls as plain
- * calls returning 0 or -errno.
+ * The test-only mediated device (tests/kmod/test_mdev.c and
+ * vfio_lu_test_mdev.h beside it) from userspace: creating and removing
+ * instances through sysfs, opening their group and device, and its ioctls
+ * as plain calls returning 0 or -errno.  Part of vfio_lu_test.h.
  */
 #ifndef MDEV_UTIL_H
 #define MDEV_UTIL_H
@@ -46,6 +46,10 @@ int test_mdev_unpin(int device, uint64_t iova, uint32_t npage);
 int test_mdev_rw(int device, uint64_t iova, void *data, uint64_t len,
 		 bool write);
 int test_mdev_status(int device, struct vfio_lu_test_mdev_status *st);
+/* VFIO_LU_TEST_MDEV_SET_MODE: flags 0 or VFIO_LU_TEST_MDEV_MODE_HOLD. */
+int test_mdev_set_mode(int device, uint32_t flags);
+/* The common pin flags. */
+#define PIN_RW	(VFIO_LU_TEST_MDEV_PIN_READ | VFIO_LU_TEST_MDEV_PIN_WRITE)
 
 /* The physical frame number backing vaddr (via /proc/self/pagemap, which
  * shows PFNs to root); 0 if not present, -errno on error. */

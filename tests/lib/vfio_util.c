@@ -13,10 +13,8 @@
 
 #include "vfio_util.h"
 
-static int neg_errno(long ret)
-{
-	return ret < 0 ? -errno : (int)ret;
-}
+const struct backend backend_stock = BACKEND_STOCK;
+const struct backend backend_ours = BACKEND_OURS;
 
 int vfio_open_container(void)
 {
@@ -79,6 +77,59 @@ int vfio_set_iommu(int container, unsigned long type)
 	return neg_errno(ioctl(container, VFIO_SET_IOMMU, type));
 }
 
+int backend_set(int container, const struct backend *be)
+{
+	int ret = vfio_set_iommu(container, be->type);
+
+	if (ret)
+		return ret;
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) !=
+	    (be->ours ? 1 : 0))
+		return -EPROTO;
+	if (be->ours && ioctl(container, VFIO_CHECK_EXTENSION,
+			      VFIO_DMA_OWNER) != 1)
+		return -EPROTO;
+	return 0;
+}
+
+int edu_container_open(const struct backend *be, int *container, int *group)
+{
+	int nr = edu_group_nr(), c, g, ret;
+
+	*container = *group = -1;
+	if (nr < 0 || !edu_bdf())
+		return -ENODEV;
+	c = vfio_open_container();
+	if (c < 0)
+		return c;
+	/* A group just closed by an exiting process may take a moment to
+	 * become free again (its last references go with the process). */
+	for (int i = 0; i < 100; i++) {
+		g = vfio_open_group(c, nr);
+		if (g != -EBUSY)
+			break;
+		usleep(50 * 1000);
+	}
+	if (g < 0) {
+		close(c);
+		return g;
+	}
+	ret = backend_set(c, be);
+	if (ret) {
+		close(g);
+		close(c);
+		return ret;
+	}
+	*container = c;
+	*group = g;
+	return 0;
+}
+
+int change_owner(int container)
+{
+	return neg_errno(ioctl(container, VFIO_CHANGE_DMA_OWNER));
+}
+
 int vfio_map_raw(int container, uint32_t argsz, uint32_t flags,
 		 uint64_t vaddr, uint64_t iova, uint64_t size)
 {
@@ -102,6 +153,14 @@ int vfio_map(int container, void *vaddr, uint64_t iova, uint64_t size)
 	return vfio_map_raw(container, sizeof(struct vfio_iommu_type1_dma_map),
 			    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 			    (uintptr_t)vaddr, iova, size);
+}
+
+int vfio_stage_vaddr(int container, void *vaddr, uint64_t iova,
+		     uint64_t size)
+{
+	return vfio_map_raw(container, sizeof(struct vfio_iommu_type1_dma_map),
+			    VFIO_DMA_MAP_FLAG_VADDR, (uintptr_t)vaddr, iova,
+			    size);
 }
 
 int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
@@ -173,6 +232,11 @@ long proc_status_kb(pid_t pid, const char *field)
 	return val;
 }
 
+long vmlck_kb(pid_t pid)
+{
+	return proc_status_kb(pid, "VmLck");
+}
+
 /* Fold the per-CPU deltas so the counters are exact. */
 static void vmstat_refresh(void)
 {
@@ -236,6 +300,43 @@ long pinned_pages_now(void)
 		if (now == prev)
 			break;
 		prev = now;
+	}
+	return now;
+}
+
+long pin_acquired_now(void)
+{
+	return vmstat_read("nr_foll_pin_acquired");
+}
+
+/*
+ * Pages pinned system wide, read until two readings agree: the guest's 9p
+ * root file system pins and unpins user pages for its I/O, so a single
+ * reading may catch one side of that.
+ */
+long pinned_base(void)
+{
+	long a = pinned_pages_now(), b;
+
+	for (int i = 0; i < 100; i++) {
+		usleep(10 * 1000);
+		b = pinned_pages_now();
+		if (a == b && a >= 0)
+			break;
+		a = b;
+	}
+	return a;
+}
+
+long pinned_settled(long want)
+{
+	long now = -1;
+
+	for (int i = 0; i < 100; i++) {
+		now = pinned_pages_now();
+		if (now == want)
+			break;
+		usleep(50 * 1000);
 	}
 	return now;
 }

@@ -10,8 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "edu.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 int main(void)
 {

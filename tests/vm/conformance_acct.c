@@ -23,14 +23,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "edu.h"
-#include "mdev_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(4 * SZ_1M)
 #define IOVA		0x100000ull
-#define PG(n)		((uint64_t)(n) * PAGE_SZ)
-#define PIN_RW		(VFIO_LU_TEST_MDEV_PIN_READ | VFIO_LU_TEST_MDEV_PIN_WRITE)
 
 FIXTURE(acct) {
 	int container;
@@ -45,10 +41,8 @@ BACKEND_VARIANTS(acct);
 FIXTURE_SETUP(acct)
 {
 	self->container = self->group = -1;
-	self->mdev.uuid[0] = '\0';
-	self->mdev.group = self->mdev.device = -1;
-	if (edu_group_nr() < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
+	self->mdev = (struct test_mdev)TEST_MDEV_NONE;
+	REQUIRE_EDU();
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0, BUF_SIZE);
@@ -68,32 +62,6 @@ FIXTURE_TEARDOWN(acct)
 		munmap(self->buf, BUF_SIZE);
 }
 
-/* Container + edu group + the variant's backend. */
-static void open_edu(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(acct) *self,
-		     const FIXTURE_VARIANT(acct) *variant)
-{
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, edu_group_nr());
-	ASSERT_LE(0, self->group);
-	ASSERT_BACKEND(self->container, &variant->be);
-}
-
-/* Container + test mdev + the variant's backend, device open.  Callers
- * check REQUIRE_MDEV() first. */
-static void open_mdev(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(acct) *self,
-		      const FIXTURE_VARIANT(acct) *variant)
-{
-	ASSERT_TRUE(test_mdev_available());
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
-	ASSERT_BACKEND(self->container, &variant->be);
-	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
-}
-
 /* Drop CAP_IPC_LOCK under RLIMIT_MEMLOCK = limit bytes, and make sure the
  * limit really applies now: mlock() beyond it fails, within it works. */
 static void limit_memlock(struct __test_metadata *_metadata, uint64_t limit)
@@ -102,7 +70,7 @@ static void limit_memlock(struct __test_metadata *_metadata, uint64_t limit)
 	void *p = mmap(NULL, big, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	long locked_kb = proc_status_kb(0, "VmLck");
+	long locked_kb = vmlck_kb(0);
 
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_LE(0, locked_kb);
@@ -119,18 +87,11 @@ static void limit_memlock(struct __test_metadata *_metadata, uint64_t limit)
 	ASSERT_VMLCK_KB(locked_kb);
 }
 
-#define REQUIRE_MDEV() do {						\
-	if (!test_mdev_available())					\
-		SKIP(return, "the test mdev parent is not registered "	\
-		     "(load vfio_lu_test_mdev.ko: tools/vm-run --insmod)"); \
-	SKIP_STOCK_MDEV_ON_LOCKDEP();					\
-} while (0)
-
 /* ---- locked_vm with an IOMMU domain ---- */
 
 TEST_F(acct, vmlck_follows_maps)
 {
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_2M);
 	ASSERT_VMLCK_KB(2048);
 	ASSERT_PINNED(self->pinned_base, 512);
@@ -149,7 +110,7 @@ TEST_F(acct, vmlck_follows_maps)
  * memory (stock type1 does not look for aliases). */
 TEST_F(acct, vmlck_alias_charged_per_mapping)
 {
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_1M);
 	test_cmd_map(IOVA + SZ_2M, self->buf, SZ_1M);
 	ASSERT_VMLCK_KB(2048);
@@ -167,7 +128,7 @@ TEST_F(acct, vmlck_alias_charged_per_mapping)
 TEST_F(acct, rlimit_refuses_map)
 {
 	limit_memlock(_metadata, SZ_1M);
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, 512 * 1024);
 	ASSERT_VMLCK_KB(512);
 	/* Beyond the limit: refused as a whole, nothing more pinned. */
@@ -192,7 +153,7 @@ TEST_F(acct, rlimit_ignored_with_cap_ipc_lock)
 {
 	ASSERT_EQ(0, set_memlock_limit(SZ_1M));
 	ASSERT_TRUE(cap_ipc_lock_effective());
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_2M);
 	ASSERT_VMLCK_KB(2048);
 	test_cmd_unmap_all(SZ_2M);
@@ -202,7 +163,7 @@ TEST_F(acct, rlimit_ignored_with_cap_ipc_lock)
 /* The capability that counts is the one held at MAP_DMA time. */
 TEST_F(acct, rlimit_cap_dropped_after_map)
 {
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_2M);
 	limit_memlock(_metadata, SZ_1M);
 	ASSERT_VMLCK_KB(2048);
@@ -214,9 +175,9 @@ TEST_F(acct, rlimit_cap_dropped_after_map)
 
 TEST_F(acct, rlimit_refuses_mdev_pin)
 {
-	REQUIRE_MDEV();
+	REQUIRE_MDEV_VARIANT();
 	limit_memlock(_metadata, SZ_64K);
-	open_mdev(_metadata, self, variant);
+	open_mdev(&variant->be, &self->container, &self->mdev);
 	test_cmd_map(IOVA, self->buf, SZ_1M);	/* pins nothing: fine */
 	ASSERT_EQ(0, test_mdev_pin(self->mdev.device, IOVA, 16, PIN_RW, NULL));
 	ASSERT_VMLCK_KB(64);
@@ -239,7 +200,7 @@ TEST_F(acct, rlimit_refuses_mdev_pin)
  * so the mappings live on until the group is closed too. */
 TEST_F(acct, container_then_group_close)
 {
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_2M);
 	close(self->container);
 	self->container = -1;
@@ -255,7 +216,7 @@ TEST_F(acct, container_then_group_close)
  * the container is usable again afterwards (back to no IOMMU). */
 TEST_F(acct, group_close_releases)
 {
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 	test_cmd_map(IOVA, self->buf, SZ_2M);
 	test_cmd_map(IOVA + SZ_2M, self->buf, SZ_1M);
 	close(self->group);
@@ -282,9 +243,7 @@ TEST_F(acct, exit_releases)
 		int c = vfio_open_container();
 		int g = c < 0 ? -1 : vfio_open_group(c, edu_group_nr());
 
-		if (g < 0 || vfio_set_iommu(c, variant->be.type) ||
-		    ioctl(c, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) !=
-		    variant->be.ours)
+		if (g < 0 || backend_set(c, &variant->be))
 			_exit(2);
 		if (vfio_map(c, self->buf, IOVA, SZ_2M))
 			_exit(3);
@@ -297,7 +256,7 @@ TEST_F(acct, exit_releases)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	ASSERT_PINNED(self->pinned_base, 0);
 	/* And the group is free for the next user. */
-	open_edu(_metadata, self, variant);
+	open_edu(&variant->be, &self->container, &self->group);
 }
 
 TEST_F(acct, exit_releases_mdev_pins)
@@ -305,7 +264,7 @@ TEST_F(acct, exit_releases_mdev_pins)
 	int status;
 	pid_t pid;
 
-	REQUIRE_MDEV();
+	REQUIRE_MDEV_VARIANT();
 	ASSERT_EQ(0, test_mdev_create(&self->mdev));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -315,9 +274,7 @@ TEST_F(acct, exit_releases_mdev_pins)
 		if (c < 0)
 			_exit(2);
 		self->mdev.group = vfio_open_group(c, self->mdev.group_nr);
-		if (self->mdev.group < 0 || vfio_set_iommu(c, variant->be.type) ||
-		    ioctl(c, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) !=
-		    variant->be.ours)
+		if (self->mdev.group < 0 || backend_set(c, &variant->be))
 			_exit(3);
 		if (test_mdev_open_device(&self->mdev) ||
 		    vfio_map(c, self->buf, IOVA, SZ_1M) ||
@@ -325,7 +282,7 @@ TEST_F(acct, exit_releases_mdev_pins)
 		    test_mdev_pin(self->mdev.device, IOVA, 4, PIN_RW, NULL))
 			_exit(4);
 		if (pinned_pages_now() - self->pinned_base != 16 ||
-		    proc_status_kb(0, "VmLck") != 64)
+		    vmlck_kb(0) != 64)
 			_exit(5);
 		_exit(0);
 	}
@@ -340,8 +297,8 @@ TEST_F(acct, exit_releases_mdev_pins)
 /* With an IOMMU domain present, mdev pins are not charged again. */
 TEST_F(acct, mixed_container)
 {
-	open_edu(_metadata, self, variant);
-	REQUIRE_MDEV();
+	open_edu(&variant->be, &self->container, &self->group);
+	REQUIRE_MDEV_VARIANT();
 	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
 	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
 	test_cmd_map(IOVA, self->buf, PG(16));
@@ -365,8 +322,8 @@ TEST_F(acct, mdev_then_iommu_device)
 {
 	struct edu edu;
 
-	REQUIRE_MDEV();
-	open_mdev(_metadata, self, variant);
+	REQUIRE_MDEV_VARIANT();
+	open_mdev(&variant->be, &self->container, &self->mdev);
 	test_cmd_map(IOVA, self->buf, PG(16));
 	ASSERT_EQ(0, test_mdev_pin(self->mdev.device, IOVA + PG(4), 4, PIN_RW, NULL));
 	ASSERT_VMLCK_KB(16);
@@ -397,8 +354,8 @@ TEST_F(acct, mdev_then_iommu_device)
 /* IOMMU device first, mdev added later, then the IOMMU device leaves. */
 TEST_F(acct, iommu_device_then_mdev)
 {
-	open_edu(_metadata, self, variant);
-	REQUIRE_MDEV();
+	open_edu(&variant->be, &self->container, &self->group);
+	REQUIRE_MDEV_VARIANT();
 	test_cmd_map(IOVA, self->buf, PG(16));
 	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
 	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));

@@ -23,13 +23,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "mdev_util.h"
+#include "vfio_lu_test.h"
 
 #define IOVA		0x100000ull
 #define NPAGES		64
-#define PG(n)		((uint64_t)(n) * PAGE_SZ)
-#define PIN_RW		(VFIO_LU_TEST_MDEV_PIN_READ | VFIO_LU_TEST_MDEV_PIN_WRITE)
 
 FIXTURE(dirty) {
 	int container;
@@ -43,17 +40,9 @@ BACKEND_VARIANTS(dirty);
 FIXTURE_SETUP(dirty)
 {
 	self->container = self->edu_group = -1;
-	self->mdev.uuid[0] = '\0';
-	self->mdev.group = self->mdev.device = -1;
-	if (!test_mdev_available())
-		SKIP(return, "the test mdev parent is not registered (load "
-		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");
-	SKIP_STOCK_MDEV_ON_LOCKDEP();
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
-	ASSERT_BACKEND(self->container, &variant->be);
-	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+	self->mdev = (struct test_mdev)TEST_MDEV_NONE;
+	REQUIRE_MDEV_VARIANT();
+	open_mdev(&variant->be, &self->container, &self->mdev);
 	self->buf = memfd_buffer(PG(NPAGES), NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0, PG(NPAGES));
@@ -71,61 +60,24 @@ FIXTURE_TEARDOWN(dirty)
 		munmap(self->buf, PG(NPAGES));
 }
 
-static int dirty_flag(int container, uint32_t flag)
-{
-	struct vfio_iommu_type1_dirty_bitmap d = {
-		.argsz = sizeof(d),
-		.flags = flag,
-	};
-
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
-}
-
+/* GET_BITMAP into a zeroed bits. */
 static int get_bitmap(int container, uint64_t iova, uint64_t size,
 		      uint64_t pgsize, uint64_t *bits, uint64_t bits_size)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap d;
-		struct vfio_iommu_type1_dirty_bitmap_get g;
-	} a;
-
-	memset(&a, 0, sizeof(a));
-	a.d.argsz = sizeof(a);
-	a.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	a.g.iova = iova;
-	a.g.size = size;
-	a.g.bitmap.pgsize = pgsize;
-	a.g.bitmap.size = bits_size;
-	a.g.bitmap.data = (void *)bits;
 	memset(bits, 0, bits_size);
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &a) ? -errno : 0;
+	return dirty_get_bitmap(container, iova, size, pgsize, bits, bits_size);
 }
 
+/* UNMAP with GET_DIRTY_BITMAP into a zeroed bits. */
 static int unmap_get_bitmap(int container, uint64_t iova, uint64_t size,
 			    uint64_t *bits, uint64_t bits_size,
 			    uint64_t *unmapped)
 {
-	struct {
-		struct vfio_iommu_type1_dma_unmap u;
-		struct vfio_bitmap b;
-	} a;
-	int ret;
-
-	memset(&a, 0, sizeof(a));
-	a.u.argsz = sizeof(a);
-	a.u.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
-	a.u.iova = iova;
-	a.u.size = size;
-	a.b.pgsize = PAGE_SZ;
-	a.b.size = bits_size;
-	a.b.data = (void *)bits;
 	memset(bits, 0, bits_size);
-	ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &a) ? -errno : 0;
-	*unmapped = a.u.size;
-	return ret;
+	return dirty_unmap_bitmap(container, iova, size, 0, PAGE_SZ, bits,
+				  bits_size, unmapped);
 }
 
-#define test_cmd_dirty(flag)	ASSERT_EQ(0, dirty_flag(self->container, (flag)))
 #define START	VFIO_IOMMU_DIRTY_PAGES_FLAG_START
 #define STOP	VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP
 
@@ -244,11 +196,8 @@ TEST_F(dirty, unmap_reports_dirty)
  * container, every mapped page is dirty at every read. */
 TEST_F(dirty, iommu_device_dirties_everything)
 {
-	int nr = edu_group_nr();
-
-	if (nr < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset)");
-	self->edu_group = vfio_open_group(self->container, nr);
+	REQUIRE_EDU();
+	self->edu_group = vfio_open_group(self->container, edu_group_nr());
 	ASSERT_LE(0, self->edu_group);
 	test_cmd_dirty(START);
 	test_cmd_read_dirty(~0ull);

@@ -19,8 +19,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "edu.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(4 * SZ_1M)
 #define IOVA		0x100000ull		/* 1 MiB */
@@ -38,16 +37,9 @@ BACKEND_VARIANTS(edu);
 
 FIXTURE_SETUP(edu)
 {
-	int nr = edu_group_nr();
-
 	self->container = self->group = self->edu.device = -1;
-	if (nr < 0 || !edu_bdf())
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, nr);
-	ASSERT_LE(0, self->group);
-	ASSERT_BACKEND(self->container, &variant->be);
+	REQUIRE_EDU();
+	open_edu(&variant->be, &self->container, &self->group);
 	ASSERT_EQ(0, edu_open(&self->edu, self->group, edu_bdf()));
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);

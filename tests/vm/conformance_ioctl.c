@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
+#include "vfio_lu_test.h"
 
 #define IOVA		0x100000ull
 #define BUF_SIZE	SZ_1M
@@ -45,16 +45,9 @@ BACKEND_VARIANTS(ioctl);
 
 FIXTURE_SETUP(ioctl)
 {
-	int nr = edu_group_nr();
-
 	self->container = self->group = -1;
-	if (nr < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, nr);
-	ASSERT_LE(0, self->group);
-	ASSERT_BACKEND(self->container, &variant->be);
+	REQUIRE_EDU();
+	open_edu(&variant->be, &self->container, &self->group);
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	self->arg = mmap(NULL, (ARG_PAGES + 1) * SZ_4K, PROT_READ | PROT_WRITE,
@@ -581,9 +574,8 @@ BACKEND_VARIANTS(info);
 
 FIXTURE_SETUP(info)
 {
+	REQUIRE_EDU();
 	self->nr = edu_group_nr();
-	if (self->nr < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
 }
 
 FIXTURE_TEARDOWN(info)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(4 * SZ_1M)
 #define IOVA		0x100000ull		/* 1 MiB */
@@ -36,18 +36,11 @@ BACKEND_VARIANTS(map);
 
 FIXTURE_SETUP(map)
 {
-	int nr = edu_group_nr();
-
 	self->container = self->group = -1;
-	if (nr < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
+	REQUIRE_EDU();
 	self->pinned_base = pinned_pages_now();
 	ASSERT_LE(0, self->pinned_base);
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, nr);
-	ASSERT_LE(0, self->group);
-	ASSERT_BACKEND(self->container, &variant->be);
+	open_edu(&variant->be, &self->container, &self->group);
 	ASSERT_EQ(0, iommu_info_get(self->container, &self->info));
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);

@@ -22,17 +22,12 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "mdev_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(4 * SZ_1M)
 #define IOVA		0x100000ull
 #define PIN_R		VFIO_LU_TEST_MDEV_PIN_READ
 #define PIN_W		VFIO_LU_TEST_MDEV_PIN_WRITE
-#define PIN_RW		(PIN_R | PIN_W)
-#define PG(n)		((uint64_t)(n) * PAGE_SZ)
-#define NO_MDEV		"the test mdev parent is not registered (load " \
-			"vfio_lu_test_mdev.ko: tools/vm-run --insmod)"
 
 FIXTURE(mdev) {
 	int container;
@@ -46,18 +41,11 @@ BACKEND_VARIANTS(mdev);
 FIXTURE_SETUP(mdev)
 {
 	self->container = -1;
-	self->mdev.uuid[0] = '\0';
-	self->mdev.group = self->mdev.device = -1;
-	if (!test_mdev_available())
-		SKIP(return, NO_MDEV);
-	SKIP_STOCK_MDEV_ON_LOCKDEP();
+	self->mdev = (struct test_mdev)TEST_MDEV_NONE;
+	REQUIRE_MDEV_VARIANT();
 	self->pinned_base = pinned_pages_now();
 	ASSERT_LE(0, self->pinned_base);
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
-	ASSERT_BACKEND(self->container, &variant->be);
-	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+	open_mdev(&variant->be, &self->container, &self->mdev);
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0, BUF_SIZE);		/* populate */

@@ -34,50 +34,51 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "mdev_util.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define IOVA		0x100000ull
-#define PG(n)		((uint64_t)(n) * PAGE_SZ)
-#define PIN_RW		(VFIO_LU_TEST_MDEV_PIN_READ | VFIO_LU_TEST_MDEV_PIN_WRITE)
 #define BUF_PAGES	512
 #define WORDS(npages)	(((npages) + 63) / 64)
 
-FIXTURE(dirty) {
-	int container;
-	struct test_mdev mdev;
-	int memfd;
-	uint8_t *buf;		/* BUF_PAGES of shared memfd */
-	/* Mappings made with map_rec(): which bits stock reports right. */
-	int nmaps;
-	uint64_t map_iova[4], map_size[4];
-};
+/*
+ * Two fixtures with the same data: dirty runs on both backends, dirty_owner
+ * on ours alone (VFIO_CHANGE_DMA_OWNER is ours), so that no case SKIPs for
+ * its backend.  The helpers below take either (same layout).
+ */
+#define DIRTY_DATA {							\
+	int container;							\
+	struct test_mdev mdev;						\
+	int memfd;							\
+	uint8_t *buf;		/* BUF_PAGES of shared memfd */		\
+	/* Mappings made with map_rec(): which bits stock reports right. */ \
+	int nmaps;							\
+	uint64_t map_iova[4], map_size[4];				\
+}
 
+FIXTURE(dirty) DIRTY_DATA;
 BACKEND_VARIANTS(dirty);
 
-FIXTURE_SETUP(dirty)
+FIXTURE(dirty_owner) DIRTY_DATA;
+FIXTURE_VARIANT(dirty_owner) { struct backend be; };
+FIXTURE_VARIANT_ADD(dirty_owner, ours) { .be = BACKEND_OURS };
+
+static void bitmap_fixture_setup(struct __test_metadata *_metadata,
+			FIXTURE_DATA(dirty) *self, const struct backend *be)
 {
 	self->container = self->memfd = -1;
 	self->buf = NULL;
 	self->nmaps = 0;
-	self->mdev.uuid[0] = '\0';
-	self->mdev.group = self->mdev.device = -1;
-	if (!test_mdev_available())
-		SKIP(return, "the test mdev parent is not registered (load "
-		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");
-	SKIP_STOCK_MDEV_ON_LOCKDEP();
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
-	ASSERT_BACKEND(self->container, &variant->be);
-	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+	self->mdev = (struct test_mdev)TEST_MDEV_NONE;
+	REQUIRE_MDEV();
+	if (!be->ours && kernel_has_lockdep())
+		SKIP(return, "%s", STOCK_MDEV_LOCKDEP);
+	open_mdev(be, &self->container, &self->mdev);
 	self->buf = memfd_buffer(PG(BUF_PAGES), &self->memfd);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0, PG(BUF_PAGES));
 }
 
-FIXTURE_TEARDOWN(dirty)
+static void bitmap_fixture_teardown(FIXTURE_DATA(dirty) *self)
 {
 	test_mdev_destroy(&self->mdev);
 	if (self->container >= 0)
@@ -88,59 +89,31 @@ FIXTURE_TEARDOWN(dirty)
 		close(self->memfd);
 }
 
-static int dirty_flag(int container, uint32_t flag)
+FIXTURE_SETUP(dirty)
 {
-	struct vfio_iommu_type1_dirty_bitmap d = {
-		.argsz = sizeof(d),
-		.flags = flag,
-	};
-
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
+	bitmap_fixture_setup(_metadata, self, &variant->be);
 }
 
-/* GET_BITMAP into bits as it is (the caller prepares its content). */
-static int get_bitmap_raw(int container, uint64_t iova, uint64_t size,
-			  void *bits, uint64_t bits_size)
+FIXTURE_TEARDOWN(dirty)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap d;
-		struct vfio_iommu_type1_dirty_bitmap_get g;
-	} a;
-
-	memset(&a, 0, sizeof(a));
-	a.d.argsz = sizeof(a);
-	a.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	a.g.iova = iova;
-	a.g.size = size;
-	a.g.bitmap.pgsize = PAGE_SZ;
-	a.g.bitmap.size = bits_size;
-	a.g.bitmap.data = bits;
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &a) ? -errno : 0;
+	bitmap_fixture_teardown(self);
 }
 
-static int unmap_bitmap(int container, uint64_t iova, uint64_t size,
-			uint32_t flags, uint64_t pgsize, void *bits,
-			uint64_t bits_size, uint64_t *unmapped)
+FIXTURE_SETUP(dirty_owner)
 {
-	struct {
-		struct vfio_iommu_type1_dma_unmap u;
-		struct vfio_bitmap b;
-	} a;
-	int ret;
-
-	memset(&a, 0, sizeof(a));
-	a.u.argsz = sizeof(a);
-	a.u.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | flags;
-	a.u.iova = iova;
-	a.u.size = size;
-	a.b.pgsize = pgsize;
-	a.b.size = bits_size;
-	a.b.data = bits;
-	ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &a) ? -errno : 0;
-	if (unmapped)
-		*unmapped = a.u.size;
-	return ret;
+	bitmap_fixture_setup(_metadata, (void *)self, &variant->be);
 }
+
+FIXTURE_TEARDOWN(dirty_owner)
+{
+	bitmap_fixture_teardown((void *)self);
+}
+
+/* GET_BITMAP of 4 KiB pages into bits as it is. */
+#define get_bitmap_raw(container, iova, size, bits, bits_size)		\
+	dirty_get_bitmap((container), (iova), (size), PAGE_SZ, (bits),	\
+			 (bits_size))
+#define unmap_bitmap	dirty_unmap_bitmap
 
 /* Set the bits listed in pos[] (npos) into a zeroed words[nwords]. */
 static void expect_bits(uint64_t *words, size_t nwords, const unsigned int *pos,
@@ -151,7 +124,6 @@ static void expect_bits(uint64_t *words, size_t nwords, const unsigned int *pos,
 		words[pos[i] / 64] |= 1ull << (pos[i] % 64);
 }
 
-#define test_cmd_dirty(flag)	ASSERT_EQ(0, dirty_flag(self->container, (flag)))
 #define START	VFIO_IOMMU_DIRTY_PAGES_FLAG_START
 #define STOP	VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP
 
@@ -195,7 +167,7 @@ static void mapped_mask(FIXTURE_DATA(dirty) *self, uint64_t iova,
 				    __got, sizeof(__got)));		\
 	expect_bits(__want, WORDS(npages), __pos,			\
 		    sizeof(__pos) / sizeof(__pos[0]) - 1);		\
-	mapped_mask(self, (iova), (npages), __mask);			\
+	mapped_mask((void *)self, (iova), (npages), __mask);			\
 	for (size_t __i = 0; __i < WORDS(npages); __i++) {		\
 		if (!variant->be.ours && self->nmaps)			\
 			__got[__i] &= __mask[__i];			\
@@ -206,17 +178,21 @@ static void mapped_mask(FIXTURE_DATA(dirty) *self, uint64_t iova,
 /* The list ends with END (not a bit: it is dropped). */
 #define END	(~0u)
 
-static int pin(FIXTURE_DATA(dirty) *self, uint64_t iova)
+/* The test mdev pins one page / writes len bytes (0x5a) with dma_rw. */
+#define pin(self, iova)	pin1((self)->mdev.device, (iova))
+#define write_rw(self, iova, len) write_rw1((self)->mdev.device, (iova), (len))
+
+static int pin1(int device, uint64_t iova)
 {
-	return test_mdev_pin(self->mdev.device, iova, 1, PIN_RW, NULL);
+	return test_mdev_pin(device, iova, 1, PIN_RW, NULL);
 }
 
-static int write_rw(FIXTURE_DATA(dirty) *self, uint64_t iova, size_t len)
+static int write_rw1(int device, uint64_t iova, size_t len)
 {
 	uint8_t data[PG(2)];
 
 	memset(data, 0x5a, sizeof(data));
-	return test_mdev_rw(self->mdev.device, iova, data, len, true);
+	return test_mdev_rw(device, iova, data, len, true);
 }
 
 /* One 130-page mapping: bits 0, 63, 64, 127, 128 and 129 (the last). */
@@ -510,14 +486,13 @@ out:
 TEST_F(dirty, iommu_device_all_pages_unaligned)
 {
 	const uint64_t w1 = (1ull << (103 - 64)) - 1;
-	int nr = edu_group_nr(), group;
 	uint64_t w[2], unmapped = 0;
+	int group;
 
-	if (nr < 0)
-		SKIP(return, "no edu device (EDU_GROUP unset)");
+	REQUIRE_EDU();
 	map_rec(IOVA, 0, PG(3));
 	map_rec(IOVA + PG(3), PG(3), PG(100));
-	group = vfio_open_group(self->container, nr);
+	group = vfio_open_group(self->container, edu_group_nr());
 	ASSERT_LE(0, group);
 	test_cmd_dirty(START);
 	for (int round = 0; round < 2; round++) {
@@ -687,20 +662,12 @@ TEST_F(dirty, reads_race_pins)
  * Our backend: the bits survive VFIO_CHANGE_DMA_OWNER (to a forked child
  * and back) and a staged vaddr that the owner commits.
  */
-static int change_owner(int container)
-{
-	return ioctl(container, VFIO_CHANGE_DMA_OWNER) ? -errno : 0;
-}
-
-TEST_F(dirty, bits_survive_owner_change)
+TEST_F(dirty_owner, bits_survive_owner_change)
 {
 	int to_child[2], to_parent[2], status;
 	uint8_t *alias;
 	pid_t pid;
 	char c;
-
-	if (!variant->be.ours)
-		SKIP(return, "VFIO_CHANGE_DMA_OWNER is vfio_iommu_lu's");
 	test_cmd_map(IOVA, self->buf, PG(64));
 	test_cmd_dirty(START);
 	ASSERT_EQ(0, pin(self, IOVA + PG(3)));

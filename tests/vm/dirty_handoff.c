@@ -5,7 +5,7 @@
  * test mdev writing through vfio_dma_rw (which dirties exactly the pages
  * it touches):
  *
- *   full_handoff   tracking started, pages written, some read (and so
+ *   full           tracking started, pages written, some read (and so
  *                  cleared), more written; fork, the holder takes
  *                  ownership (VFIO_CHANGE_DMA_OWNER); more written while
  *                  it owns; the old VMM execs this binary ("--post-exec"),
@@ -20,16 +20,16 @@
  *                  page; STOP works (GET_BITMAP then EINVAL).  Every byte
  *                  written through dma_rw, in every phase, is found in the
  *                  memfd through the post-exec process's mapping.
- *   pinned_across_handoff
- *                  the same, and the mdev pins one page before the fork
+ *   pinned         the same, and the mdev pins one page before the fork
  *                  (unpinned after exec, before the commit) and one while
  *                  the holder owns (unpinned after the commit): a pinned
  *                  page is dirty at every read and once more after its
  *                  unpin, whichever process owns.
  *
- * The test proves our backend answered: VFIO_SET_IOMMU with
- * VFIO_LU_TYPE1v2_IOMMU and VFIO_CHECK_EXTENSION(VFIO_DMA_OWNER) == 1
- * (before fork and again after exec).  The processes that do the handoff
+ * (Variants of one case, handoff.*.fork_exec_commit.)  The test proves
+ * our backend answered (backend_set(), and the extensions again after
+ * exec), and that neither the holder's take-over nor the commit pins
+ * anything anew (the acquired-pin counter is unchanged across each).  The processes that do the handoff
  * (the old VMM, its holder, the new VMM) report with exit statuses, never
  * with the harness's assertions; the harness process only creates the
  * mdev instance, waits, and removes the instance.
@@ -47,14 +47,11 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "mdev_util.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define IOVA		0x100000ull
 #define NPAGES		130	/* 3 words, the last one partial */
 #define NWORDS		((NPAGES + 63) / 64)
-#define PG(n)		((uint64_t)(n) * PAGE_SZ)
 #define WLEN		200	/* bytes per dma_rw write */
 
 /*
@@ -90,14 +87,6 @@ static size_t page_off(int page)
 {
 	return (size_t)(page * 37) % (PAGE_SZ - WLEN);
 }
-
-#define CK(cond) do {							\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: %s failed (errno %d)\n",	\
-			__FILE__, __LINE__, #cond, errno);		\
-		_exit(1);						\
-	}								\
-} while (0)
 
 /* Write one phase's pages through vfio_dma_rw: 0 or -errno. */
 static int write_phase(int device, int phase)
@@ -153,34 +142,12 @@ static int check_content(const uint8_t *buf, int upto)
 	return 0;
 }
 
-static int dirty_flag(int container, uint32_t flag)
-{
-	struct vfio_iommu_type1_dirty_bitmap d = {
-		.argsz = sizeof(d),
-		.flags = flag,
-	};
-
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
-}
-
 /* GET_BITMAP of the whole mapping into w[NWORDS] (zeroed first). */
 static int read_bits(int container, uint64_t *w)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap d;
-		struct vfio_iommu_type1_dirty_bitmap_get g;
-	} a;
-
 	memset(w, 0, NWORDS * 8);
-	memset(&a, 0, sizeof(a));
-	a.d.argsz = sizeof(a);
-	a.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	a.g.iova = IOVA;
-	a.g.size = PG(NPAGES);
-	a.g.bitmap.pgsize = PAGE_SZ;
-	a.g.bitmap.size = NWORDS * 8;
-	a.g.bitmap.data = (void *)w;
-	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &a) ? -errno : 0;
+	return dirty_get_bitmap(container, IOVA, PG(NPAGES), PAGE_SZ, w,
+				NWORDS * 8);
 }
 
 /* The union of the pages of phases [from, to] into want[NWORDS]. */
@@ -192,7 +159,7 @@ static void want_bits(uint64_t *want, int from, int to)
 			want[sched[ph][i] / 64] |= 1ull << (sched[ph][i] % 64);
 }
 
-/* Pages pinned (pin_mode only) to add to an expectation, -1 ended. */
+/* Pages pinned (pinned variant only) to add to an expectation, -1 ended. */
 static const int no_pins[] = { -1 };
 
 /* Read and compare with phases [from, to] plus the pages in pins[]
@@ -230,15 +197,13 @@ static int read_expect_pins(int container, int from, int to,
 	read_expect_pins((c), (from), (to), no_pins, (what))
 
 /*
- * pin_mode (case pinned_across_handoff): the mdev also pins page PIN_A
+ * The pinned variant: the mdev also pins page PIN_A
  * before the fork and page PIN_B while the holder owns; PIN_A is unpinned
  * after exec (holder still owning), PIN_B after the commit.  A pinned page
  * is dirty at every read and once more after its unpin.
  */
 #define PIN_A	40
 #define PIN_B	41
-#define PIN_RW	(VFIO_LU_TEST_MDEV_PIN_READ | VFIO_LU_TEST_MDEV_PIN_WRITE)
-static int pin_mode;
 
 static int pin1(int device, int page)
 {
@@ -258,57 +223,25 @@ static int unpin1(int device, int page)
 	return ret;
 }
 
-static int change_owner(int container)
-{
-	return ioctl(container, VFIO_CHANGE_DMA_OWNER) ? -errno : 0;
-}
-
-static int no_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFD);
-
-	return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-}
-
-/* The holder: 'o' takes ownership (answers 0 or -errno), 'x' or EOF
- * exits. */
-static void holder_loop(int container, int cmd, int rep)
-{
-	char c;
-
-	while (read(cmd, &c, 1) == 1) {
-		int r;
-
-		if (c == 'x')
-			_exit(0);
-		r = c == 'o' ? change_owner(container) : -EINVAL;
-		if (write(rep, &r, sizeof(r)) != sizeof(r))
-			_exit(2);
-	}
-	_exit(0);
-}
-
 /*
  * The old VMM (a child of the harness): the mdev instance's uuid and
  * group are given.  Never returns.
  */
-static void old_vmm(const struct test_mdev *given)
+static void old_vmm(const struct test_mdev *given, int pin_mode)
 {
 	struct test_mdev m = *given;
-	int container, memfd, cmd[2], rep[2], r;
-	char args[9][40];
+	struct child holder;
+	struct reexec rx;
+	int container, memfd;
+	long acquired0;
 	uint8_t *buf;
-	pid_t holder;
-	char c;
 
 	container = vfio_open_container();
 	CK(container >= 0);
 	m.group = m.device = -1;
 	m.group = vfio_open_group(container, m.group_nr);
 	CK(m.group >= 0);
-	CK(vfio_set_iommu(container, VFIO_LU_TYPE1v2_IOMMU) == 0);
-	CK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) == 1);
-	CK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_DMA_OWNER) == 1);
+	CK(backend_set(container, &backend_ours) == 0);
 	CK(test_mdev_open_device(&m) == 0);
 	buf = memfd_buffer(PG(NPAGES), &memfd);
 	CK(buf != MAP_FAILED);
@@ -335,21 +268,12 @@ static void old_vmm(const struct test_mdev *given)
 		CK(write_phase(m.device, PH_PRE) == 0);
 	}
 
-	/* Fork the holder; it takes ownership. */
-	CK(pipe(cmd) == 0 && pipe(rep) == 0);
-	holder = fork();
-	CK(holder >= 0);
-	if (!holder) {
-		close(cmd[1]);
-		close(rep[0]);
-		holder_loop(container, cmd[0], rep[1]);
-	}
-	close(cmd[0]);
-	close(rep[1]);
-	c = 'o';
-	CK(write(cmd[1], &c, 1) == 1);
-	CK(read(rep[0], &r, sizeof(r)) == sizeof(r));
-	CK(r == 0);
+	/* Fork the holder; it takes ownership, pinning nothing anew. */
+	acquired0 = pin_acquired_now();
+	CK(acquired0 >= 0);
+	CK(child_start(&holder, container, NULL) == 0);
+	CK(child_do(&holder, 'o').ret == 0);
+	CK(pin_acquired_now() == acquired0);
 	/* We are not the owner any more. */
 	CK(vfio_map(container, buf, IOVA + PG(1024), PG(1)) == -EPERM);
 
@@ -360,38 +284,37 @@ static void old_vmm(const struct test_mdev *given)
 		CK(pin1(m.device, PIN_B) == 0);
 
 	/* Exec the new VMM, descriptors preserved. */
-	CK(no_cloexec(container) == 0 && no_cloexec(m.group) == 0 &&
-	   no_cloexec(m.device) == 0 && no_cloexec(memfd) == 0 &&
-	   no_cloexec(cmd[1]) == 0 && no_cloexec(rep[0]) == 0);
-	snprintf(args[0], 40, "%d", container);
-	snprintf(args[1], 40, "%d", m.group);
-	snprintf(args[2], 40, "%d", m.device);
-	snprintf(args[3], 40, "%d", memfd);
-	snprintf(args[4], 40, "%d", holder);
-	snprintf(args[5], 40, "%d", cmd[1]);
-	snprintf(args[6], 40, "%d", rep[0]);
-	snprintf(args[7], 40, "%lu", (unsigned long)(uintptr_t)buf);
-	snprintf(args[8], 40, "%d", pin_mode);
-	execl("/proc/self/exe", "dirty_handoff", "--post-exec", args[0],
-	      args[1], args[2], args[3], args[4], args[5], args[6], args[7],
-	      args[8], (char *)NULL);
+	reexec_init(&rx, "--post-exec");
+	CK(reexec_fd(&rx, container) == 0);
+	CK(reexec_fd(&rx, m.group) == 0);
+	CK(reexec_fd(&rx, m.device) == 0);
+	CK(reexec_fd(&rx, memfd) == 0);
+	CK(reexec_num(&rx, holder.pid) == 0);
+	CK(reexec_fd(&rx, holder.cmd) == 0);
+	CK(reexec_fd(&rx, holder.rep) == 0);
+	CK(reexec_num(&rx, (uintptr_t)buf) == 0);
+	CK(reexec_num(&rx, pin_mode) == 0);
+	CK(reexec(&rx) == 0);
 	CK(!"exec");
 	_exit(1);
 }
+#define POST_EXEC_ARGS	9
 
 /* The new VMM, after exec.  Its exit status is the result. */
 static int new_vmm(char **argv)
 {
-	int container = atoi(argv[0]), group = atoi(argv[1]);
-	int device = atoi(argv[2]), memfd = atoi(argv[3]);
-	pid_t holder = atoi(argv[4]);
-	int cmd = atoi(argv[5]), rep = atoi(argv[6]);
-	uintptr_t old_vaddr = strtoul(argv[7], NULL, 0);
+	int container = reexec_arg(argv, 0), group = reexec_arg(argv, 1);
+	int device = reexec_arg(argv, 2), memfd = reexec_arg(argv, 3);
+	struct child holder = {
+		.pid = reexec_arg(argv, 4), .cmd = reexec_arg(argv, 5),
+		.rep = reexec_arg(argv, 6),
+	};
+	uintptr_t old_vaddr = reexec_arg(argv, 7);
+	int pin_mode = reexec_arg(argv, 8);
 	const int pins_ab[] = { PIN_A, PIN_B, -1 }, pins_b[] = { PIN_B, -1 };
 	const int *after_commit = no_pins, *still = no_pins;
-	int status;
+	long acquired0;
 	uint8_t *buf;
-	char c;
 
 	/* Still our backend, tracking still on across exec. */
 	CK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) == 1);
@@ -399,7 +322,6 @@ static int new_vmm(char **argv)
 
 	/* The holder still owns, nothing staged: the device keeps writing. */
 	CK(write_phase(device, PH_EXEC) == 0);
-	pin_mode = atoi(argv[8]);
 	if (pin_mode) {
 		CK(unpin1(device, PIN_A) == 0);
 		after_commit = pins_ab;
@@ -413,19 +335,15 @@ static int new_vmm(char **argv)
 	CK(buf != MAP_FAILED);
 	CK((uintptr_t)buf != old_vaddr);
 	CK(check_content(buf, PH_EXEC) == 0);
-	CK(vfio_map_raw(container, sizeof(struct vfio_iommu_type1_dma_map),
-			VFIO_DMA_MAP_FLAG_VADDR, (uintptr_t)buf, IOVA,
-			PG(NPAGES)) == 0);
+	CK(vfio_stage_vaddr(container, buf, IOVA, PG(NPAGES)) == 0);
 	CK(write_phase(device, PH_STAGED) == 0);
 
-	/* Commit; then the holder exits. */
+	/* Commit, pinning nothing anew; then the holder exits. */
+	acquired0 = pin_acquired_now();
+	CK(acquired0 >= 0);
 	CK(change_owner(container) == 0);
-	c = 'x';
-	CK(write(cmd, &c, 1) == 1);
-	CK(waitpid(holder, &status, 0) == holder);
-	CK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(cmd);
-	close(rep);
+	CK(pin_acquired_now() == acquired0);
+	CK(child_stop(&holder) == 0);
 	usleep(200 * 1000);
 	/* We own: we may map (and unmap) more. */
 	CK(vfio_map(container, buf, IOVA + PG(1024), PG(1)) == 0);
@@ -468,41 +386,55 @@ static int new_vmm(char **argv)
 	return 0;
 }
 
-static void run_handoff(struct __test_metadata *_metadata)
-{
+/* The variants: without and with pages pinned by the mdev across it. */
+FIXTURE(handoff) {
 	struct test_mdev m;
+};
+
+FIXTURE_VARIANT(handoff) {
+	int pin_mode;
+};
+
+FIXTURE_VARIANT_ADD(handoff, full) {
+	.pin_mode = 0,
+};
+
+FIXTURE_VARIANT_ADD(handoff, pinned) {
+	.pin_mode = 1,
+};
+
+FIXTURE_SETUP(handoff)
+{
+	self->m = (struct test_mdev)TEST_MDEV_NONE;
+	REQUIRE_MDEV();
+	ASSERT_EQ(0, test_mdev_create(&self->m));
+}
+
+FIXTURE_TEARDOWN(handoff)
+{
+	EXPECT_EQ(0, test_mdev_destroy(&self->m));
+}
+
+/* The harness process only creates the instance, waits, removes it. */
+TEST_F(handoff, fork_exec_commit)
+{
 	int status;
 	pid_t pid;
 
-	if (!test_mdev_available())
-		SKIP(return, "the test mdev parent is not registered (load "
-		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");
-	ASSERT_EQ(0, test_mdev_create(&m));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		old_vmm(&m);	/* never returns */
+		old_vmm(&self->m, variant->pin_mode);	/* never returns */
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, test_mdev_destroy(&m));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
-TEST(full_handoff)
-{
-	pin_mode = 0;
-	run_handoff(_metadata);
-}
-
-TEST(pinned_across_handoff)
-{
-	pin_mode = 1;
-	run_handoff(_metadata);
-}
-
 int main(int argc, char **argv)
 {
-	if (argc == 11 && !strcmp(argv[1], "--post-exec"))
-		return new_vmm(argv + 2);
+	char **args = reexec_args(argc, argv, "--post-exec", POST_EXEC_ARGS);
+
+	if (args)
+		return new_vmm(args);
 	return test_harness_run(argc, argv);
 }

@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "edu.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(2u << 20)
 #define BUF_IOVA	0x100000ull
@@ -25,38 +24,18 @@ FIXTURE(edu) {
 	uint8_t *buf;
 };
 
-FIXTURE_VARIANT(edu) {
-	unsigned long type;	/* for VFIO_SET_IOMMU */
-	int ours;		/* which backend must have answered */
-};
-
-FIXTURE_VARIANT_ADD(edu, stock) {
-	.type = VFIO_TYPE1v2_IOMMU,
-	.ours = 0,
-};
-
-FIXTURE_VARIANT_ADD(edu, ours) {
-	.type = VFIO_LU_TYPE1v2_IOMMU,
-	.ours = 1,
-};
+BACKEND_VARIANTS(edu);
 
 FIXTURE_SETUP(edu)
 {
-	int nr = edu_group_nr();
-
-	if (nr < 0 || !edu_bdf())
-		SKIP(return, "no edu device (EDU_GROUP unset: not run by tools/vm-run?)");
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, nr);
-	ASSERT_LE(0, self->group);
-	ASSERT_EQ(0, vfio_set_iommu(self->container, variant->type));
-	/* Prove which backend answered: only ours knows its private id, only
-	 * stock offers VFIO_UPDATE_VADDR. */
-	ASSERT_EQ(variant->ours, ioctl(self->container, VFIO_CHECK_EXTENSION,
-				       VFIO_LU_TYPE1v2_IOMMU));
-	ASSERT_EQ(!variant->ours, ioctl(self->container, VFIO_CHECK_EXTENSION,
-					VFIO_UPDATE_VADDR));
+	self->container = self->group = self->edu.device = -1;
+	self->buf = NULL;
+	REQUIRE_EDU();
+	open_edu(&variant->be, &self->container, &self->group);
+	/* A second proof, independent of ours: only stock offers
+	 * VFIO_UPDATE_VADDR. */
+	ASSERT_EQ(!variant->be.ours, ioctl(self->container, VFIO_CHECK_EXTENSION,
+					   VFIO_UPDATE_VADDR));
 	ASSERT_EQ(0, edu_open(&self->edu, self->group, edu_bdf()));
 	self->buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -66,15 +45,12 @@ FIXTURE_TEARDOWN(edu)
 {
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	edu_close(&self->edu);
-	close(self->group);
-	close(self->container);
-}
-
-static void fill(uint8_t *p, size_t len, unsigned int seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(i * 131 + seed * 7 + (i >> 8));
+	if (self->edu.device >= 0)
+		edu_close(&self->edu);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
 }
 
 TEST_F(edu, round_trip)
@@ -85,7 +61,7 @@ TEST_F(edu, round_trip)
 
 	ASSERT_EQ(0, vfio_map(self->container, self->buf, BUF_IOVA, BUF_SIZE));
 	for (unsigned int seed = 1; seed <= 2; seed++) {
-		fill(self->buf + src, len, seed);
+		fill_pattern(self->buf + src, len, seed);
 		memset(self->buf + dst, 0, len);
 		ASSERT_EQ(0, edu_dma(&self->edu, BUF_IOVA + src, 0, len, false));
 		ASSERT_EQ(0, edu_dma(&self->edu, BUF_IOVA + dst, 0, len, true));

@@ -33,10 +33,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "edu.h"
-#include "owner_child.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(2u << 20)
 #define BUF_IOVA	0x100000ull
@@ -45,112 +42,63 @@
 
 /* ---- shared by every test ---- */
 
-struct env {
-	int container;
-	int group;
-	struct edu edu;
+/* The edu device in a container of ours. */
+FIXTURE(owner) {
+	struct edu_env e;
+	long base;		/* VmLck before any mapping */
+	long pinned0;		/* pages pinned system wide before */
 };
 
-/* Container + edu group + our backend, proven; edu opened.  0 or -errno. */
-static int env_open(struct env *e)
+FIXTURE_SETUP(owner)
 {
-	int nr = edu_group_nr(), ret;
+	int r;
 
-	memset(e, 0, sizeof(*e));
-	e->container = e->group = e->edu.device = -1;
-	if (nr < 0 || !edu_bdf())
-		return -ENODEV;
-	e->container = vfio_open_container();
-	if (e->container < 0)
-		return e->container;
-	/* A group just closed by an exiting process may take a moment to
-	 * become free again (its last references go with the process). */
-	for (int i = 0; i < 100; i++) {
-		e->group = vfio_open_group(e->container, nr);
-		if (e->group != -EBUSY)
-			break;
-		usleep(50 * 1000);
-	}
-	if (e->group < 0)
-		return e->group;
-	ret = vfio_set_iommu(e->container, VFIO_LU_TYPE1v2_IOMMU);
-	if (ret)
-		return ret;
-	if (ioctl(e->container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) != 1 ||
-	    ioctl(e->container, VFIO_CHECK_EXTENSION, VFIO_DMA_OWNER) != 1)
-		return -EPROTO;
-	return edu_open(&e->edu, e->group, edu_bdf());
+	self->e.container = self->e.group = self->e.edu.device = -1;
+	REQUIRE_EDU();
+	r = edu_env_open(&self->e, &backend_ours);
+	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
+	self->base = vmlck_kb(0);
+	ASSERT_LE(0, self->base);
+	self->pinned0 = pinned_base();
+	ASSERT_LE(0, self->pinned0);
 }
 
-static void env_close(struct env *e)
+FIXTURE_TEARDOWN(owner)
 {
-	if (e->edu.device >= 0)
-		edu_close(&e->edu);
-	if (e->group >= 0)
-		close(e->group);
-	if (e->container >= 0)
-		close(e->container);
+	edu_env_close(&self->e);
 }
 
-#define ENV_OPEN(e) do {						\
-	int __r = env_open(e);						\
-	if (__r == -ENODEV)						\
-		SKIP(return, "no edu device (not run by tools/vm-run?)"); \
-	ASSERT_EQ(0, __r);						\
-} while (0)
+/* What the helper child closes on 'c' (its copies, inherited by fork). */
+static struct edu_env *child_env;
 
 /*
- * The device reads a pattern at buf+src (IOVA iova+src) and writes it back
- * at buf+dst: 0 if every byte arrived, else -1 / -errno.
+ * The helper child's extra commands: 'e' exec this binary again (the new
+ * image answers once, then obeys 'x' only); 'c' close every descriptor and
+ * mapping of the container it inherited (child_env), staying alive.
  */
-static int dma_round_trip(struct edu *edu, uint8_t *buf, uint64_t iova,
-			  unsigned int seed)
-{
-	const uint32_t len = EDU_DMA_MAX;
-	const size_t src = 0x3000, dst = 0x9000;
-	int ret;
-
-	fill_pattern(buf + src, len, seed);
-	memset(buf + dst, 0, len);
-	ret = edu_dma(edu, iova + src, 0, len, false);
-	if (!ret)
-		ret = edu_dma(edu, iova + dst, 0, len, true);
-	if (!ret && check_pattern(buf + dst, len, seed) >= 0)
-		ret = -1;
-	return ret;
-}
-
-/* The helper child's extra command: 'e' exec this binary again (which
- * answers once, then obeys 'x' only). */
-static void child_exec(int container, int cmd, int rep);
-
 static int child_extra(int container, char c, int cmd, int rep)
 {
-	if (c != 'e')
-		return -EINVAL;
-	child_exec(container, cmd, rep);	/* returns only on error */
-	return -errno;
-}
+	struct reexec rx;
+	int ret;
 
-static int no_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFD);
-
-	return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-}
-
-/* 'e': the owner execs; the new image answers once and waits for 'x'. */
-static void child_exec(int container, int cmd, int rep)
-{
-	char a[2][16];
-
-	/* The container descriptor survives exec too: it must not matter. */
-	if (no_cloexec(container) || no_cloexec(cmd) || no_cloexec(rep))
-		return;
-	snprintf(a[0], sizeof(a[0]), "%d", cmd);
-	snprintf(a[1], sizeof(a[1]), "%d", rep);
-	execl("/proc/self/exe", "owner_exit", "--idle", a[0], a[1],
-	      (char *)NULL);
+	switch (c) {
+	case 'e':
+		reexec_init(&rx, "--idle");
+		ret = reexec_fd(&rx, cmd);
+		if (!ret)
+			ret = reexec_fd(&rx, rep);
+		/* The container descriptor survives exec too: it must not
+		 * matter. */
+		if (!ret)
+			ret = reexec_fd(&rx, container);
+		return ret ? ret : reexec(&rx);
+	case 'c':
+		if (!child_env)
+			return -EINVAL;
+		edu_env_close(child_env);	/* BAR0 mapping too */
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static int idle_after_exec(int cmd, int rep)
@@ -177,35 +125,32 @@ static uint64_t unmap_all(int container)
 }
 
 /* The container is empty and ours to use again; DMA works. */
-static int reusable(struct env *e, uint8_t *buf)
+static int reusable(struct edu_env *e, uint8_t *buf)
 {
 	int ret = vfio_map(e->container, buf, BUF_IOVA, BUF_SIZE);
 
 	if (!ret)
-		ret = dma_round_trip(&e->edu, buf, BUF_IOVA, 11);
+		ret = edu_dma_round_trip(&e->edu, buf, BUF_IOVA, 11);
 	if (!ret)
 		ret = vfio_unmap(e->container, BUF_IOVA, BUF_SIZE);
 	return ret;
 }
 
-TEST(owner_exits)
+TEST_F(owner, owner_exits)
 {
-	long base = vmlck_kb(0), pinned0;
+	long base = self->base, pinned0 = self->pinned0;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
-	pinned0 = pinned_base();
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA + BUF_SIZE, BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA + BUF_SIZE, BUF_SIZE));
 	ASSERT_EQ(base + 2 * BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(pinned0 + 2 * BUF_PAGES, pinned_settled(pinned0 + 2 * BUF_PAGES));
 
-	ASSERT_EQ(0, child_start(&ch, e.container, child_extra));
+	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(2 * BUF_KB, r.vmlck_kb);
@@ -215,26 +160,22 @@ TEST(owner_exits)
 	/* Torn down by the backend, not by us. */
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, unmap_all(e.container));
-	ASSERT_EQ(0, reusable(&e, buf));
+	ASSERT_EQ(0, unmap_all(self->e.container));
+	ASSERT_EQ(0, reusable(&self->e, buf));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	env_close(&e);
 }
 
-TEST(owner_execs)
+TEST_F(owner, owner_execs)
 {
-	long base = vmlck_kb(0), pinned0;
+	long base = self->base, pinned0 = self->pinned0;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
-	pinned0 = pinned_base();
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, child_start(&ch, e.container, child_extra));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(BUF_KB, r.vmlck_kb);
@@ -246,10 +187,9 @@ TEST(owner_execs)
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));	/* while it runs */
 	ASSERT_EQ(0, vmlck_kb(ch.pid));
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, unmap_all(e.container));
+	ASSERT_EQ(0, unmap_all(self->e.container));
 	ASSERT_EQ(0, child_stop(&ch));
-	ASSERT_EQ(0, reusable(&e, buf));
-	env_close(&e);
+	ASSERT_EQ(0, reusable(&self->e, buf));
 }
 
 /*
@@ -278,25 +218,26 @@ TEST(leaked_descriptor)
 	int result[2], status = -1;
 	pid_t g;
 
-	if (edu_group_nr() < 0 || !edu_bdf())
-		SKIP(return, "no edu device (not run by tools/vm-run?)");
+	REQUIRE_EDU();
 	ASSERT_EQ(0, pipe(result));
 	g = fork();
 	ASSERT_LE(0, g);
 	if (!g) {
 		int gone[2];
-		struct env e;
+		struct edu_env e;
 		uint8_t *buf;
 		long pinned0;
 		pid_t h;
 
-		if (env_open(&e) || pipe(gone))
+		if (edu_env_open(&e, &backend_ours) || pipe(gone))
 			_exit(1);
 		pinned0 = pinned_base();
+		if (pinned0 < 0)
+			_exit(5);
 		buf = memfd_buffer(BUF_SIZE, NULL);
 		if (buf == MAP_FAILED ||
 		    vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE) ||
-		    dma_round_trip(&e.edu, buf, BUF_IOVA, 1))
+		    edu_dma_round_trip(&e.edu, buf, BUF_IOVA, 1))
 			_exit(2);
 		h = fork();
 		if (h < 0)
@@ -322,39 +263,50 @@ TEST(leaked_descriptor)
 }
 
 /*
- * The container goes first (its release unmaps everything and disarms
- * the canary); the owner exits later: its canary vma fires into nothing.
+ * The container goes first: every descriptor of it is closed (the owner's
+ * copies too) while the owner still lives; its release unmaps everything,
+ * refunds the owner and disarms the canary.  The owner exits later: its
+ * canary vma fires into nothing.
  */
-TEST(container_first)
+TEST_F(owner, container_first)
 {
-	long base = vmlck_kb(0), pinned0;
+	long base = self->base, pinned0 = self->pinned0;
 	struct child ch;
-	struct env e;
+	struct reply r;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
-	pinned0 = pinned_base();
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, child_start(&ch, e.container, child_extra));
-	ASSERT_EQ(0, child_do(&ch, 'o').ret);
-	/* The child holds copies of the descriptors: close ours, then its. */
-	env_close(&e);
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	child_env = &self->e;
+	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
+	r = child_do(&ch, 'o');
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(BUF_KB, r.vmlck_kb);
+	/* The owner drops its copies, then we drop ours: released now. */
+	ASSERT_EQ(0, child_do(&ch, 'c').ret);
+	ASSERT_EQ(BUF_KB, vmlck_kb(ch.pid));	/* we still hold it */
+	edu_env_close(&self->e);
+	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	ASSERT_EQ(0, vmlck_kb(ch.pid));		/* refunded, owner alive */
+	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	ASSERT_EQ(base, vmlck_kb(0));
 	/* The same from the test process itself as owner. */
-	ENV_OPEN(&e);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
-	env_close(&e);
+	ASSERT_EQ(0, edu_env_open(&self->e, &backend_ours));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
+	edu_env_close(&self->e);
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	ASSERT_EQ(base, vmlck_kb(0));
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "--idle"))
-		return idle_after_exec(atoi(argv[2]), atoi(argv[3]));
+	char **args = reexec_args(argc, argv, "--idle", 3);
+
+	if (args)
+		return idle_after_exec(reexec_arg(args, 0), reexec_arg(args, 1));
 	return test_harness_run(argc, argv);
 }

@@ -20,10 +20,10 @@
  *   many_mappings      thousands of mappings moved at once
  *   repeated_handoffs  ownership back and forth, no locked_vm or pin growth
  *
- * Every test proves our backend answered: VFIO_SET_IOMMU with
- * VFIO_LU_TYPE1v2_IOMMU and VFIO_CHECK_EXTENSION(VFIO_DMA_OWNER) == 1.
- * Children report through pipes (struct reply) and never use the
- * harness's assertions.
+ * Every test proves our backend answered (backend_set()), and checks that
+ * a handoff pins nothing anew: the system's acquired-pin counter, not only
+ * the net pinned count, is unchanged across it.  Children report through
+ * pipes (struct reply) and never use the harness's assertions.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,10 +39,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "edu.h"
-#include "owner_child.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(2u << 20)
 #define BUF_IOVA	0x100000ull
@@ -50,98 +47,37 @@
 
 /* ---- shared by every test ---- */
 
-struct env {
-	int container;
-	int group;
-	struct edu edu;
+/* The edu device in a container of ours; the test process owns. */
+FIXTURE(owner) {
+	struct edu_env e;
+	long base;		/* VmLck before any mapping */
 };
 
-/* Container + edu group + our backend, proven; edu opened.  0 or -errno. */
-static int env_open(struct env *e)
+FIXTURE_SETUP(owner)
 {
-	int nr = edu_group_nr(), ret;
+	int r;
 
-	memset(e, 0, sizeof(*e));
-	e->container = e->group = e->edu.device = -1;
-	if (nr < 0 || !edu_bdf())
-		return -ENODEV;
-	e->container = vfio_open_container();
-	if (e->container < 0)
-		return e->container;
-	e->group = vfio_open_group(e->container, nr);
-	if (e->group < 0)
-		return e->group;
-	ret = vfio_set_iommu(e->container, VFIO_LU_TYPE1v2_IOMMU);
-	if (ret)
-		return ret;
-	if (ioctl(e->container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) != 1 ||
-	    ioctl(e->container, VFIO_CHECK_EXTENSION, VFIO_DMA_OWNER) != 1)
-		return -EPROTO;
-	return edu_open(&e->edu, e->group, edu_bdf());
+	self->e.container = self->e.group = self->e.edu.device = -1;
+	REQUIRE_EDU();
+	r = edu_env_open(&self->e, &backend_ours);
+	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
+	self->base = vmlck_kb(0);
+	ASSERT_LE(0, self->base);
 }
 
-static void env_close(struct env *e)
+FIXTURE_TEARDOWN(owner)
 {
-	if (e->edu.device >= 0)
-		edu_close(&e->edu);
-	if (e->group >= 0)
-		close(e->group);
-	if (e->container >= 0)
-		close(e->container);
+	edu_env_close(&self->e);
 }
 
-#define ENV_OPEN(e) do {						\
-	int __r = env_open(e);						\
-	if (__r == -ENODEV)						\
-		SKIP(return, "no edu device (not run by tools/vm-run?)"); \
-	ASSERT_EQ(0, __r);						\
+/* A handoff pins nothing anew: nr_foll_pin_acquired is unchanged (the net
+ * count would not show a page re-pinned and released). */
+#define ASSERT_NO_NEW_PINS(acquired0) do {				\
+	ASSERT_LE(0, (acquired0));					\
+	ASSERT_EQ((acquired0), pin_acquired_now());			\
 } while (0)
-
-static int stage_vaddr(int container, void *vaddr, uint64_t iova,
-		       uint64_t size)
-{
-	return vfio_map_raw(container, sizeof(struct vfio_iommu_type1_dma_map),
-			    VFIO_DMA_MAP_FLAG_VADDR, (uintptr_t)vaddr, iova,
-			    size);
-}
-
-/*
- * The device reads a pattern at buf+src (IOVA iova+src) and writes it back
- * at buf+dst: 0 if every byte arrived, else -1 / -errno.
- */
-static int dma_round_trip(struct edu *edu, uint8_t *buf, uint64_t iova,
-			  unsigned int seed)
-{
-	const uint32_t len = EDU_DMA_MAX;
-	const size_t src = 0x3000, dst = 0x9000;
-	int ret;
-
-	fill_pattern(buf + src, len, seed);
-	memset(buf + dst, 0, len);
-	ret = edu_dma(edu, iova + src, 0, len, false);
-	if (!ret)
-		ret = edu_dma(edu, iova + dst, 0, len, true);
-	if (!ret && check_pattern(buf + dst, len, seed) >= 0)
-		ret = -1;
-	return ret;
-}
 
 /* ---- the seed's sequence, across exec ---- */
-
-#define CK(cond) do {							\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: %s failed (errno %d)\n",		\
-			__FILE__, __LINE__, #cond, errno);		\
-		_exit(1);						\
-	}								\
-} while (0)
-
-static int no_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFD);
-
-	return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-}
 
 /*
  * The old VMM: set up, map, prove DMA, fork the holder, let it take
@@ -150,81 +86,70 @@ static int no_cloexec(int fd)
 static void old_vmm(void)
 {
 	struct child holder;
+	struct reexec rx;
 	struct reply r;
-	struct env e;
-	char args[8][32];
+	struct edu_env e;
 	uint8_t *buf;
+	long acquired0;
 	int memfd;
 
-	CK(env_open(&e) == 0);
+	CK(edu_env_open(&e, &backend_ours) == 0);
 	buf = memfd_buffer(BUF_SIZE, &memfd);
 	CK(buf != MAP_FAILED);
 	CK(vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE) == 0);
 	CK(vmlck_kb(0) >= BUF_KB);
-	CK(dma_round_trip(&e.edu, buf, BUF_IOVA, 1) == 0);
+	CK(edu_dma_round_trip(&e.edu, buf, BUF_IOVA, 1) == 0);
 	/* Guest memory the new VMM must see: written now, read after exec. */
 	fill_pattern(buf + 0x40000, 0x10000, 42);
 
 	/* 1. fork; 2. the holder takes ownership (and the locked_vm). */
+	acquired0 = pin_acquired_now();
+	CK(acquired0 >= 0);
 	CK(child_start(&holder, e.container, NULL) == 0);
 	r = child_do(&holder, 'o');
 	CK(r.ret == 0);
-	CK(r.vmlck_kb >= BUF_KB);
-	CK(vmlck_kb(0) == r.vmlck_kb - BUF_KB);
+	CK(r.vmlck_kb == BUF_KB);
+	CK(vmlck_kb(0) == 0);
+	CK(pin_acquired_now() == acquired0);
 
 	/* 3. exec the new binary, descriptors preserved. */
-	CK(no_cloexec(e.container) == 0 && no_cloexec(e.group) == 0 &&
-	   no_cloexec(e.edu.device) == 0 && no_cloexec(memfd) == 0 &&
-	   no_cloexec(holder.cmd) == 0 && no_cloexec(holder.rep) == 0);
-	snprintf(args[0], 32, "%d", e.container);
-	snprintf(args[1], 32, "%d", e.edu.device);
-	snprintf(args[2], 32, "%d", memfd);
-	snprintf(args[3], 32, "%d", holder.pid);
-	snprintf(args[4], 32, "%d", holder.cmd);
-	snprintf(args[5], 32, "%d", holder.rep);
-	snprintf(args[6], 32, "%lu", (unsigned long)(uintptr_t)buf);
-	execl("/proc/self/exe", "owner_handoff", "--post-exec", args[0],
-	      args[1], args[2], args[3], args[4], args[5], args[6],
-	      (char *)NULL);
+	reexec_init(&rx, "--post-exec");
+	CK(reexec_fd(&rx, e.container) == 0);
+	CK(reexec_fd(&rx, e.group) == 0);
+	CK(reexec_fd(&rx, e.edu.device) == 0);
+	CK(reexec_fd(&rx, memfd) == 0);
+	CK(reexec_num(&rx, holder.pid) == 0);
+	CK(reexec_fd(&rx, holder.cmd) == 0);
+	CK(reexec_fd(&rx, holder.rep) == 0);
+	CK(reexec_num(&rx, (uintptr_t)buf) == 0);
+	CK(reexec_num(&rx, acquired0) == 0);
+	CK(reexec(&rx) == 0);
 	CK(!"exec");
 }
-
-/* Map BAR0 of an inherited edu device fd (bus mastering is still on). */
-static int edu_attach(struct edu *edu, int device)
-{
-	struct vfio_region_info bar0 = {
-		.argsz = sizeof(bar0), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
-	void *p;
-
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &bar0))
-		return -errno;
-	p = mmap(NULL, bar0.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
-		 bar0.offset);
-	if (p == MAP_FAILED)
-		return -errno;
-	edu->device = device;
-	edu->bar0 = p;
-	edu->bar0_size = bar0.size;
-	return 0;
-}
+#define POST_EXEC_ARGS	9
 
 /* The new VMM, after exec: steps 4 and 5 of the seed. */
 static int new_vmm(char **argv)
 {
-	int container = atoi(argv[0]), device = atoi(argv[1]);
-	int memfd = atoi(argv[2]);
+	int container = reexec_arg(argv, 0), device = reexec_arg(argv, 2);
+	int memfd = reexec_arg(argv, 3);
 	struct child holder = {
-		.pid = atoi(argv[3]), .cmd = atoi(argv[4]), .rep = atoi(argv[5]),
+		.pid = reexec_arg(argv, 4), .cmd = reexec_arg(argv, 5),
+		.rep = reexec_arg(argv, 6),
 	};
-	uintptr_t old_vaddr = strtoul(argv[6], NULL, 0);
+	uintptr_t old_vaddr = reexec_arg(argv, 7);
+	long acquired0 = reexec_arg(argv, 8);
 	struct edu edu;
 	uint8_t *buf;
 
+	CK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU) == 1);
 	CK(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_DMA_OWNER) == 1);
-	CK(edu_attach(&edu, device) == 0);
-	/* The guest keeps running: the device still reaches the memory. */
+	CK(edu_adopt(&edu, device) == 0);
 	CK(vmlck_kb(0) == 0);
+	/* The guest keeps running: the device still reaches the memory, here
+	 * through pages the holder owns (the old vaddr is gone with exec). */
+	CK(edu_dma(&edu, BUF_IOVA + 0x40000, 0, EDU_DMA_MAX, false) == 0);
+	CK(edu_dma(&edu, BUF_IOVA + 0x70000, 0, EDU_DMA_MAX, true) == 0);
 
 	/* 4. remap the preserved memory object, at a different address. */
 	buf = mmap((void *)(old_vaddr + (64u << 20)), BUF_SIZE,
@@ -233,20 +158,24 @@ static int new_vmm(char **argv)
 	CK(buf != MAP_FAILED);
 	CK((uintptr_t)buf != old_vaddr);
 	CK(check_pattern(buf + 0x40000, 0x10000, 42) < 0);
-	CK(stage_vaddr(container, buf, BUF_IOVA, BUF_SIZE) == 0);
+	/* What the device copied between exec and commit arrived. */
+	CK(check_pattern(buf + 0x70000, EDU_DMA_MAX, 42) < 0);
+	CK(vfio_stage_vaddr(container, buf, BUF_IOVA, BUF_SIZE) == 0);
 	/* Staging alone changes nothing. */
 	CK(vmlck_kb(0) == 0);
-	CK(vmlck_kb(holder.pid) >= BUF_KB);
+	CK(vmlck_kb(holder.pid) == BUF_KB);
 	CK(change_owner(container) == 0);
 	CK(vmlck_kb(0) == BUF_KB);
 	CK(vmlck_kb(holder.pid) == 0);
+	/* Neither the holder's take-over nor the commit pinned anything. */
+	CK(pin_acquired_now() == acquired0);
 
 	/* 5. the holder exits: nothing is torn down, it no longer owns. */
 	CK(child_stop(&holder) == 0);
 	usleep(200 * 1000);
 
 	/* DMA into the new mapping, byte for byte, through the new vaddr. */
-	CK(dma_round_trip(&edu, buf, BUF_IOVA, 7) == 0);
+	CK(edu_dma_round_trip(&edu, buf, BUF_IOVA, 7) == 0);
 	memset(buf + 0x50000, 0, EDU_DMA_MAX);
 	fill_pattern(buf + 0x60000, EDU_DMA_MAX, 9);
 	CK(edu_dma(&edu, BUF_IOVA + 0x60000, 0, EDU_DMA_MAX, false) == 0);
@@ -266,8 +195,7 @@ TEST(seed_sequence)
 	pid_t pid;
 	int status;
 
-	if (edu_group_nr() < 0 || !edu_bdf())
-		SKIP(return, "no edu device (not run by tools/vm-run?)");
+	REQUIRE_EDU();
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -281,249 +209,233 @@ TEST(seed_sequence)
 
 /* ---- after fork, without exec ---- */
 
-TEST(fork_and_back)
+TEST_F(owner, fork_and_back)
 {
-	long base = vmlck_kb(0), pinned0;
+	long base = self->base, pinned0, acquired0;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
 	pinned0 = pinned_base();
+	ASSERT_LE(0, pinned0);
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 1));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 1));
 
-	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+	acquired0 = pin_acquired_now();
+	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(BUF_KB, r.vmlck_kb);	/* fork starts at 0 */
 	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_NO_NEW_PINS(acquired0);
 	/* The parent is no longer the owner: it may not map. */
-	ASSERT_EQ(-EPERM, vfio_map(e.container, buf, BUF_IOVA + BUF_SIZE,
+	ASSERT_EQ(-EPERM, vfio_map(self->e.container, buf, BUF_IOVA + BUF_SIZE,
 				   BUF_SIZE));
 	/* The device still works on the same pages. */
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 2));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 2));
 
 	/* Take it back: same vaddrs. */
-	ASSERT_EQ(0, change_owner(e.container));
+	ASSERT_EQ(0, change_owner(self->e.container));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	r = child_do(&ch, 'o');		/* and again, both ways */
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, change_owner(e.container));
-	ASSERT_EQ(0, change_owner(e.container));	/* owner, nothing staged: no-op */
+	ASSERT_EQ(0, change_owner(self->e.container));
+	ASSERT_EQ(0, change_owner(self->e.container));	/* owner, nothing staged: no-op */
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
+	ASSERT_NO_NEW_PINS(acquired0);
 
 	/* The old owner exits: it owns nothing, nothing is torn down. */
 	ASSERT_EQ(0, child_stop(&ch));
 	usleep(200 * 1000);
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 3));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 3));
 	ASSERT_EQ(pinned0 + BUF_SIZE / 4096, pinned_settled(pinned0 + BUF_SIZE / 4096));
-	ASSERT_EQ(0, vfio_unmap(e.container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	env_close(&e);
 }
 
 /* ---- errors: nothing changes ---- */
 
 /* Two mappings, A and B, of one memfd; the test process owns them. */
-struct two {
-	struct env e;
+FIXTURE(two) {
+	struct edu_env e;
 	int memfd;
 	uint8_t *buf;
 	long base;
 };
 
-static int two_setup(struct two *t)
+FIXTURE_SETUP(two)
 {
-	int ret = env_open(&t->e);
+	int r;
 
-	if (ret)
-		return ret;
-	t->base = vmlck_kb(0);
-	t->buf = memfd_buffer(BUF_SIZE, &t->memfd);
-	if (t->buf == MAP_FAILED)
-		return -ENOMEM;
-	ret = vfio_map(t->e.container, t->buf, BUF_IOVA, BUF_SIZE / 2);
-	if (!ret)
-		ret = vfio_map(t->e.container, t->buf + BUF_SIZE / 2,
-			       BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2);
-	return ret;
+	self->e.container = self->e.group = self->e.edu.device = -1;
+	self->memfd = -1;
+	REQUIRE_EDU();
+	r = edu_env_open(&self->e, &backend_ours);
+	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
+	self->base = vmlck_kb(0);
+	ASSERT_LE(0, self->base);
+	self->buf = memfd_buffer(BUF_SIZE, &self->memfd);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	ASSERT_EQ(0, vfio_map(self->e.container, self->buf, BUF_IOVA,
+			      BUF_SIZE / 2));
+	ASSERT_EQ(0, vfio_map(self->e.container, self->buf + BUF_SIZE / 2,
+			      BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
 }
 
-#define TWO_SETUP(t) do {						\
-	int __r = two_setup(t);						\
-	if (__r == -ENODEV)						\
-		SKIP(return, "no edu device (not run by tools/vm-run?)"); \
-	ASSERT_EQ(0, __r);						\
-} while (0)
+FIXTURE_TEARDOWN(two)
+{
+	edu_env_close(&self->e);
+	if (self->memfd >= 0)
+		close(self->memfd);
+}
 
 /* Still owned by us, at the old vaddrs, charged once, DMA working. */
 #define ASSERT_UNCHANGED(t) do {					\
 	ASSERT_EQ((t)->base + BUF_KB, vmlck_kb(0));			\
-	ASSERT_EQ(0, dma_round_trip(&(t)->e.edu, (t)->buf, BUF_IOVA, 5)); \
+	ASSERT_EQ(0, edu_dma_round_trip(&(t)->e.edu, (t)->buf, BUF_IOVA, 5)); \
 } while (0)
 
 /* A second view of the same memfd, for the legitimate staging. */
-static uint8_t *remap(struct two *t)
+static uint8_t *remap(FIXTURE_DATA(two) *t)
 {
 	return mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    t->memfd, 0);
 }
 
-TEST(partial_staging)
+TEST_F(two, partial_staging)
 {
+	FIXTURE_DATA(two) *t = self;
 	struct child ch;
-	struct two t;
 	uint8_t *view;
 
-	TWO_SETUP(&t);
-	view = remap(&t);
+	view = remap(t);
 	ASSERT_NE(MAP_FAILED, view);
 	/* Staging needs the exact iova and size of one mapping. */
-	ASSERT_EQ(-EINVAL, stage_vaddr(t.e.container, view, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(-EINVAL, stage_vaddr(t.e.container, view, BUF_IOVA + 4096,
+	ASSERT_EQ(-EINVAL, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(-EINVAL, vfio_stage_vaddr(t->e.container, view, BUF_IOVA + 4096,
 				       BUF_SIZE / 2 - 4096));
-	ASSERT_EQ(-EINVAL, vfio_map_raw(t.e.container,
+	ASSERT_EQ(-EINVAL, vfio_map_raw(t->e.container,
 					sizeof(struct vfio_iommu_type1_dma_map),
 					VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_READ,
 					(uintptr_t)view, BUF_IOVA, BUF_SIZE / 2));
 	/* A alone: EINVAL, by us and by a forked child. */
-	ASSERT_EQ(0, stage_vaddr(t.e.container, view, BUF_IOVA, BUF_SIZE / 2));
-	ASSERT_EQ(-EINVAL, change_owner(t.e.container));
-	ASSERT_UNCHANGED(&t);
-	ASSERT_EQ(0, child_start(&ch, t.e.container, NULL));
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
+	ASSERT_EQ(-EINVAL, change_owner(t->e.container));
+	ASSERT_UNCHANGED(t);
+	ASSERT_EQ(0, child_start(&ch, t->e.container, NULL));
 	ASSERT_EQ(-EINVAL, child_do(&ch, 'o').ret);
 	ASSERT_EQ(0, child_stop(&ch));
-	ASSERT_UNCHANGED(&t);
+	ASSERT_UNCHANGED(t);
 	/* B too: the commit moves both vaddrs (same process: no charge). */
-	ASSERT_EQ(0, stage_vaddr(t.e.container, view + BUF_SIZE / 2,
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view + BUF_SIZE / 2,
 				 BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
-	ASSERT_EQ(0, change_owner(t.e.container));
-	ASSERT_EQ(t.base + BUF_KB, vmlck_kb(0));
-	munmap(t.buf, BUF_SIZE);	/* the old view is no longer needed */
-	ASSERT_EQ(0, dma_round_trip(&t.e.edu, view, BUF_IOVA, 6));
+	ASSERT_EQ(0, change_owner(t->e.container));
+	ASSERT_EQ(t->base + BUF_KB, vmlck_kb(0));
+	munmap(t->buf, BUF_SIZE);	/* the old view is no longer needed */
+	ASSERT_EQ(0, edu_dma_round_trip(&t->e.edu, view, BUF_IOVA, 6));
 	/* Staged vaddrs were installed: an unchanged commit is fine. */
-	ASSERT_EQ(0, change_owner(t.e.container));
-	ASSERT_EQ(0, vfio_unmap(t.e.container, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(t.base, vmlck_kb(0));
-	env_close(&t.e);
+	ASSERT_EQ(0, change_owner(t->e.container));
+	ASSERT_EQ(0, vfio_unmap(t->e.container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(t->base, vmlck_kb(0));
 }
 
 /* Stage @bad for A and a good view for B: ENXIO, then fix A and commit. */
-static void enxio_case(struct __test_metadata *_metadata, struct two *t,
+static void enxio_case(struct __test_metadata *_metadata, FIXTURE_DATA(two) *t,
 		       uint8_t *bad)
 {
 	uint8_t *view = remap(t);
 
 	ASSERT_NE(MAP_FAILED, bad);
 	ASSERT_NE(MAP_FAILED, view);
-	ASSERT_EQ(0, stage_vaddr(t->e.container, bad, BUF_IOVA, BUF_SIZE / 2));
-	ASSERT_EQ(0, stage_vaddr(t->e.container, view + BUF_SIZE / 2,
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, bad, BUF_IOVA, BUF_SIZE / 2));
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view + BUF_SIZE / 2,
 				 BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
 	ASSERT_EQ(-ENXIO, change_owner(t->e.container));
 	ASSERT_UNCHANGED(t);
 	/* Staging again replaces: now it works. */
-	ASSERT_EQ(0, stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
 	ASSERT_EQ(0, change_owner(t->e.container));
 	ASSERT_EQ(t->base + BUF_KB, vmlck_kb(0));
-	ASSERT_EQ(0, dma_round_trip(&t->e.edu, view, BUF_IOVA, 8));
+	ASSERT_EQ(0, edu_dma_round_trip(&t->e.edu, view, BUF_IOVA, 8));
 }
 
-TEST(enxio_other_memfd)
+TEST_F(two, enxio_other_memfd)
 {
-	struct two t;
-
-	TWO_SETUP(&t);
-	enxio_case(_metadata, &t, memfd_buffer(BUF_SIZE / 2, NULL));
-	env_close(&t.e);
+	FIXTURE_DATA(two) *t = self;
+	enxio_case(_metadata, t, memfd_buffer(BUF_SIZE / 2, NULL));
 }
 
-TEST(enxio_private_mapping)
+TEST_F(two, enxio_private_mapping)
 {
-	struct two t;
-
-	TWO_SETUP(&t);
+	FIXTURE_DATA(two) *t = self;
 	/* Same memfd, but MAP_PRIVATE. */
-	enxio_case(_metadata, &t, mmap(NULL, BUF_SIZE / 2, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE, t.memfd, 0));
-	env_close(&t.e);
+	enxio_case(_metadata, t, mmap(NULL, BUF_SIZE / 2, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE, t->memfd, 0));
 }
 
-TEST(enxio_shorter_mapping)
+TEST_F(two, enxio_shorter_mapping)
 {
+	FIXTURE_DATA(two) *t = self;
 	uint8_t *area;
-	struct two t;
-
-	TWO_SETUP(&t);
 	/* The memfd's first half minus one page, then anonymous memory. */
 	area = mmap(NULL, BUF_SIZE / 2, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, area);
 	ASSERT_NE(MAP_FAILED, mmap(area, BUF_SIZE / 2 - 4096,
 				   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-				   t.memfd, 0));
-	enxio_case(_metadata, &t, area);
-	env_close(&t.e);
+				   t->memfd, 0));
+	enxio_case(_metadata, t, area);
 }
 
-TEST(enxio_other_offset_or_permissions)
+TEST_F(two, enxio_other_offset_or_permissions)
 {
-	struct two t;
-
-	TWO_SETUP(&t);
+	FIXTURE_DATA(two) *t = self;
 	/* Same memfd at another offset (B's pages for A). */
-	enxio_case(_metadata, &t, mmap(NULL, BUF_SIZE / 2, PROT_READ | PROT_WRITE,
-				       MAP_SHARED, t.memfd, BUF_SIZE / 2));
+	enxio_case(_metadata, t, mmap(NULL, BUF_SIZE / 2, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, t->memfd, BUF_SIZE / 2));
 	/* Same pages, read-only. */
-	enxio_case(_metadata, &t, mmap(NULL, BUF_SIZE / 2, PROT_READ,
-				       MAP_SHARED, t.memfd, 0));
-	env_close(&t.e);
+	enxio_case(_metadata, t, mmap(NULL, BUF_SIZE / 2, PROT_READ,
+				       MAP_SHARED, t->memfd, 0));
 }
 
 /* Private memory never changes owner, even at the same vaddr after fork. */
-TEST(enxio_private_after_fork)
+TEST_F(owner, enxio_private_after_fork)
 {
-	long base = vmlck_kb(0);
+	long base = self->base;
 	struct child ch;
-	struct env e;
 	void *anon;
 
-	ENV_OPEN(&e);
 	anon = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, anon);
 	memset(anon, 1, BUF_SIZE);
-	ASSERT_EQ(0, vfio_map(e.container, anon, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, dma_round_trip(&e.edu, anon, BUF_IOVA, 1));
-	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+	ASSERT_EQ(0, vfio_map(self->e.container, anon, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, anon, BUF_IOVA, 1));
+	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(-ENXIO, child_do(&ch, 'o').ret);
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
-	ASSERT_EQ(0, dma_round_trip(&e.edu, anon, BUF_IOVA, 2));
-	env_close(&e);
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, anon, BUF_IOVA, 2));
 }
 
-TEST(rlimit_too_low)
+TEST_F(owner, rlimit_too_low)
 {
-	long base = vmlck_kb(0);
+	long base = self->base;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *big;
 
-	ENV_OPEN(&e);
 	/* 8 MiB mapped; the child may lock 4 MiB only. */
 	big = memfd_buffer(4 * BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, big);
-	ASSERT_EQ(0, vfio_map(e.container, big, BUF_IOVA, 4 * BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, big, BUF_IOVA, 4 * BUF_SIZE));
 	ASSERT_EQ(base + 4 * BUF_KB, vmlck_kb(0));
-	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(0, child_do(&ch, 'l').ret);
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(-ENOMEM, r.ret);
@@ -531,10 +443,9 @@ TEST(rlimit_too_low)
 	ASSERT_EQ(base + 4 * BUF_KB, vmlck_kb(0));	/* nor taken from us */
 	ASSERT_EQ(-EPERM, child_do(&ch, 'm').ret);	/* still not the owner */
 	ASSERT_EQ(0, child_stop(&ch));
-	ASSERT_EQ(0, dma_round_trip(&e.edu, big, BUF_IOVA, 3));
-	ASSERT_EQ(0, vfio_unmap(e.container, BUF_IOVA, 4 * BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, big, BUF_IOVA, 3));
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, 4 * BUF_SIZE));
 	ASSERT_EQ(base, vmlck_kb(0));
-	env_close(&e);
 }
 
 /*
@@ -542,24 +453,23 @@ TEST(rlimit_too_low)
  * (EPERM); once it owns, the 2 MiB count against its own limit, so 4 MiB
  * more fail (ENOMEM).  When it exits still owning, everything goes.
  */
-TEST(child_cannot_pin)
+TEST_F(owner, child_cannot_pin)
 {
 	long base, pinned0;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
 	ASSERT_EQ(0, set_memlock_limit(4u << 20));
 	ASSERT_EQ(0, drop_cap_ipc_lock());
 	base = vmlck_kb(0);
 	pinned0 = pinned_base();
+	ASSERT_LE(0, pinned0);
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 
-	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(-EPERM, child_do(&ch, 'm').ret);
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	r = child_do(&ch, 'o');
@@ -567,15 +477,14 @@ TEST(child_cannot_pin)
 	ASSERT_EQ(BUF_KB, r.vmlck_kb);
 	ASSERT_EQ(-ENOMEM, child_do(&ch, 'm').ret);
 	/* The parent cannot map around it either. */
-	ASSERT_EQ(-EPERM, vfio_map(e.container, buf, BUF_IOVA + BUF_SIZE,
+	ASSERT_EQ(-EPERM, vfio_map(self->e.container, buf, BUF_IOVA + BUF_SIZE,
 				   BUF_SIZE));
 	ASSERT_EQ(0, child_stop(&ch));
 	/* Close on exit: all unmapped, unpinned, unaccounted. */
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 4));
-	env_close(&e);
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 4));
 }
 
 /* ---- scale and repetition ---- */
@@ -583,26 +492,26 @@ TEST(child_cannot_pin)
 #define MANY		2048
 #define MANY_SIZE	((size_t)MANY * 4096)
 
-TEST(many_mappings)
+TEST_F(owner, many_mappings)
 {
-	long base = vmlck_kb(0), pinned0;
+	long base = self->base, pinned0, acquired0;
 	struct timespec t0, t1;
 	struct child ch;
 	struct reply r;
-	struct env e;
 	uint8_t *buf;
 	uint64_t unmapped = 0;
 
-	ENV_OPEN(&e);
 	pinned0 = pinned_base();
+	ASSERT_LE(0, pinned0);
 	buf = memfd_buffer(MANY_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
 	for (size_t i = 0; i < MANY; i++)
-		ASSERT_EQ(0, vfio_map(e.container, buf + i * 4096,
+		ASSERT_EQ(0, vfio_map(self->e.container, buf + i * 4096,
 				      BUF_IOVA + i * 4096, 4096));
 	ASSERT_EQ(base + MANY_SIZE / 1024, vmlck_kb(0));
 
-	ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+	acquired0 = pin_acquired_now();
+	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = child_do(&ch, 'o');
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -611,58 +520,60 @@ TEST(many_mappings)
 	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	ASSERT_EQ(MANY_SIZE / 1024, r.vmlck_kb);
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, change_owner(e.container));
+	ASSERT_EQ(0, change_owner(self->e.container));
 	ASSERT_EQ(base + MANY_SIZE / 1024, vmlck_kb(0));
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, child_stop(&ch));
 	/* DMA across mapping boundaries (several 4 KiB mappings). */
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 5));
-	ASSERT_EQ(0, vfio_unmap_raw(e.container,
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 5));
+	ASSERT_EQ(0, vfio_unmap_raw(self->e.container,
 				    sizeof(struct vfio_iommu_type1_dma_unmap),
 				    VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped));
 	ASSERT_EQ(MANY_SIZE, unmapped);
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	env_close(&e);
 }
 
-TEST(repeated_handoffs)
+TEST_F(owner, repeated_handoffs)
 {
-	long base = vmlck_kb(0), pinned0, pinned1;
-	struct env e;
+	long base = self->base, pinned0, pinned1, acquired0;
 	uint8_t *buf;
 
-	ENV_OPEN(&e);
 	pinned0 = pinned_base();
+	ASSERT_LE(0, pinned0);
 	buf = memfd_buffer(BUF_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	pinned1 = pinned_settled(pinned0 + BUF_SIZE / 4096);
 	ASSERT_EQ(pinned0 + BUF_SIZE / 4096, pinned1);
 
+	acquired0 = pin_acquired_now();
 	for (int i = 0; i < 40; i++) {
 		struct child ch;
 		struct reply r;
 
-		ASSERT_EQ(0, child_start(&ch, e.container, NULL));
+		ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 		r = child_do(&ch, 'o');
 		ASSERT_EQ(0, r.ret);
 		ASSERT_EQ(BUF_KB, r.vmlck_kb);
 		ASSERT_EQ(base, vmlck_kb(0));
-		ASSERT_EQ(0, change_owner(e.container));
+		ASSERT_EQ(0, change_owner(self->e.container));
 		ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 		ASSERT_EQ(0, child_stop(&ch));
 		ASSERT_EQ(pinned1, pinned_settled(pinned1));
+		ASSERT_NO_NEW_PINS(acquired0);
 	}
-	ASSERT_EQ(0, dma_round_trip(&e.edu, buf, BUF_IOVA, 9));
-	ASSERT_EQ(0, vfio_unmap(e.container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 9));
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	env_close(&e);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 9 && !strcmp(argv[1], "--post-exec"))
-		return new_vmm(argv + 2);
+	char **args = reexec_args(argc, argv, "--post-exec", POST_EXEC_ARGS);
+
+	if (args)
+		return new_vmm(args);
 	return test_harness_run(argc, argv);
 }

@@ -1,14 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A mediated device pinning and copying (vfio_pin_pages, vfio_dma_rw)
- * while ownership moves back and forth, on vfio_iommu_lu: every request
- * uses the current owner's mm, succeeds while an owner is alive, and
- * blocks at most for the duration of an ioctl, never on userspace.  Then
- * the owner exits while the device keeps asking: requests fail at once,
- * the device is told to drop its pins, nothing stays pinned.
+ * while ownership moves back and forth, on vfio_iommu_lu:
  *
- * The test proves our backend answered (VFIO_LU_TYPE1v2_IOMMU,
- * VFIO_CHECK_EXTENSION(VFIO_DMA_OWNER) == 1).
+ *   pins_charged_to_owner  a device pin is charged to the current owner
+ *                          (VmLck exact), and its charge moves with
+ *                          VFIO_CHANGE_DMA_OWNER, both ways
+ *   pins_during_handoffs   every request uses the current owner's mm,
+ *                          succeeds while an owner is alive, and blocks at
+ *                          most for the duration of an ioctl, never on
+ *                          userspace.  Then the owner exits while the device
+ *                          keeps asking and holds a pin it will not let go
+ *                          (VFIO_LU_TEST_MDEV_MODE_HOLD): requests fail at
+ *                          once (ESRCH while the dead owner's mappings are
+ *                          being torn down, EINVAL once they are gone), the
+ *                          device is told to drop its pins (unmap_calls),
+ *                          and nothing stays pinned anyway
+ *   unmap_with_held_pins   an unmap whose device does not let go: EBUSY
+ *                          after the backend asked it, the mapping and its
+ *                          charge kept; released with the container
+ *
+ * Every case proves our backend answered (backend_set()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,10 +36,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "mdev_util.h"
-#include "owner_child.h"
-#include "vfio_util.h"
+#include "vfio_lu_test.h"
 
 #define BUF_SIZE	(2u << 20)
 #define BUF_IOVA	0x100000ull
@@ -50,6 +59,9 @@ struct pinner {
 	atomic_int expect_ok;	/* an owner is alive: every request succeeds */
 	long requests, failures_while_ok;
 	int first_error;
+	/* Once the owner is gone: failures by errno. */
+	long esrch, einval, other_failures_after;
+	int first_other_after;
 	double max_ms;
 };
 
@@ -64,9 +76,7 @@ static void *pinner_main(void *arg)
 		double t0 = now_ms(), dt;
 		int ret;
 
-		ret = test_mdev_pin(p->device, iova, 1,
-				    VFIO_LU_TEST_MDEV_PIN_READ |
-				    VFIO_LU_TEST_MDEV_PIN_WRITE, NULL);
+		ret = test_mdev_pin(p->device, iova, 1, PIN_RW, NULL);
 		if (!ret) {
 			int r2 = test_mdev_rw(p->device, iova + 8, &seq,
 					      sizeof(seq), true);
@@ -82,39 +92,109 @@ static void *pinner_main(void *arg)
 			p->failures_while_ok++;
 			if (!p->first_error)
 				p->first_error = ret;
+		} else if (ret && !ok) {
+			/* ESRCH while the dead owner's mappings are torn
+			 * down, EINVAL (not mapped) afterwards. */
+			if (ret == -ESRCH)
+				p->esrch++;
+			else if (ret == -EINVAL)
+				p->einval++;
+			else if (!p->other_failures_after++)
+				p->first_other_after = ret;
 		}
 		seq++;
 	}
 	return NULL;
 }
 
-TEST(pins_during_handoffs)
+FIXTURE(owner_mdev) {
+	int container;
+	struct test_mdev m;
+	uint8_t *buf;
+	long base;		/* VmLck before any mapping */
+	long pinned0;		/* pages pinned system wide before */
+};
+
+FIXTURE_SETUP(owner_mdev)
 {
-	long base = vmlck_kb(0), pinned0;
-	struct test_mdev m = { .group = -1, .device = -1 };
+	self->container = -1;
+	self->m = (struct test_mdev)TEST_MDEV_NONE;
+	self->buf = NULL;
+	REQUIRE_MDEV();
+	self->base = vmlck_kb(0);
+	ASSERT_LE(0, self->base);
+	self->pinned0 = pinned_base();
+	ASSERT_LE(0, self->pinned0);
+	open_mdev(&backend_ours, &self->container, &self->m);
+	self->buf = memfd_buffer(BUF_SIZE, NULL);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0, BUF_SIZE);
+	ASSERT_EQ(0, vfio_map(self->container, self->buf, BUF_IOVA, BUF_SIZE));
+	/* No IOMMU domain: the map alone charges nothing. */
+	ASSERT_EQ(self->base, vmlck_kb(0));
+}
+
+FIXTURE_TEARDOWN(owner_mdev)
+{
+	test_mdev_destroy(&self->m);
+	if (self->container >= 0)
+		close(self->container);
+	if (self->buf && self->buf != MAP_FAILED)
+		munmap(self->buf, BUF_SIZE);
+}
+
+TEST_F(owner_mdev, pins_charged_to_owner)
+{
+	long base = self->base, acquired0;
+	struct child ch;
+	struct reply r;
+
+	ASSERT_EQ(0, child_start(&ch, self->container, NULL));
+	r = child_do(&ch, 'o');
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(0, r.vmlck_kb);
+	/* The device pins from the child's mm, charged to the child. */
+	ASSERT_EQ(0, test_mdev_pin(self->m.device, BUF_IOVA + PG(3), 2, PIN_RW,
+				   NULL));
+	ASSERT_EQ(8, vmlck_kb(ch.pid));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(self->pinned0 + 2, pinned_settled(self->pinned0 + 2));
+	/* Ownership back: the charge moves, nothing is pinned anew. */
+	acquired0 = pin_acquired_now();
+	ASSERT_LE(0, acquired0);
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(acquired0, pin_acquired_now());
+	ASSERT_EQ(0, vmlck_kb(ch.pid));
+	ASSERT_EQ(base + 8, vmlck_kb(0));
+	/* And to the child again, then a pin from our mm. */
+	r = child_do(&ch, 'o');
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(8, r.vmlck_kb);
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(acquired0, pin_acquired_now());
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(0, test_mdev_pin(self->m.device, BUF_IOVA + PG(9), 1, PIN_RW,
+				   NULL));
+	ASSERT_EQ(base + 12, vmlck_kb(0));
+	ASSERT_EQ(0, vmlck_kb(ch.pid));
+	ASSERT_EQ(0, child_stop(&ch));
+	ASSERT_EQ(0, test_mdev_unpin(self->m.device, BUF_IOVA + PG(3), 2));
+	ASSERT_EQ(0, test_mdev_unpin(self->m.device, BUF_IOVA + PG(9), 1));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
+}
+
+TEST_F(owner_mdev, pins_during_handoffs)
+{
+	long base = self->base, pinned0 = self->pinned0;
 	struct pinner p = { 0 };
 	struct vfio_lu_test_mdev_status st = { 0 };
+	int container = self->container;
+	uint8_t *buf = self->buf;
 	pthread_t thread;
-	int container;
-	uint8_t *buf;
 	double t0;
 
-	if (!test_mdev_available())
-		SKIP(return, "the test mdev parent is not registered (tools/vm-run --insmod)");
-	pinned0 = pinned_base();
-	container = vfio_open_container();
-	ASSERT_LE(0, container);
-	ASSERT_EQ(0, test_mdev_create_in(&m, container));
-	ASSERT_EQ(0, vfio_set_iommu(container, VFIO_LU_TYPE1v2_IOMMU));
-	ASSERT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_LU_TYPE1v2_IOMMU));
-	ASSERT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_DMA_OWNER));
-	ASSERT_EQ(0, test_mdev_open_device(&m));
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
-	memset(buf, 0, BUF_SIZE);
-	ASSERT_EQ(0, vfio_map(container, buf, BUF_IOVA, BUF_SIZE));
-
-	p.device = m.device;
+	p.device = self->m.device;
 	atomic_store(&p.expect_ok, 1);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, pinner_main, &p));
 	for (int i = 0; i < ROUNDS; i++) {
@@ -129,12 +209,17 @@ TEST(pins_during_handoffs)
 		ASSERT_EQ(0, child_stop(&ch));
 	}
 
-	/* Last round: the child owns and exits. */
+	/* Last round: the child owns and exits, while the device holds a
+	 * pin it will not let go of when told. */
 	{
 		struct child ch;
 
 		ASSERT_EQ(0, child_start(&ch, container, NULL));
 		ASSERT_EQ(0, child_do(&ch, 'o').ret);
+		ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
+						VFIO_LU_TEST_MDEV_MODE_HOLD));
+		ASSERT_EQ(0, test_mdev_pin(self->m.device, BUF_IOVA + PG(1), 1,
+					   PIN_RW, NULL));
 		usleep(20 * 1000);
 		atomic_store(&p.expect_ok, 0);
 		ASSERT_EQ(0, child_stop(&ch));
@@ -143,12 +228,25 @@ TEST(pins_during_handoffs)
 	t0 = now_ms();
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	TH_LOG("teardown seen after %.1f ms", now_ms() - t0);
+	/* The owner is gone: a new request fails at once. */
+	t0 = now_ms();
+	{
+		int r = test_mdev_pin(self->m.device, BUF_IOVA + PG(2), 1,
+				      PIN_RW, NULL);
+
+		EXPECT_TRUE(r == -ESRCH || r == -EINVAL) TH_LOG("pin: %d", r);
+	}
+	EXPECT_LT(now_ms() - t0, 5000.0);
 	usleep(100 * 1000);
 	atomic_store(&p.stop, 1);
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 
-	TH_LOG("%ld requests, slowest %.1f ms", p.requests, p.max_ms);
+	TH_LOG("%ld requests, slowest %.1f ms; after the owner died: %ld "
+	       "ESRCH, %ld EINVAL", p.requests, p.max_ms, p.esrch, p.einval);
 	EXPECT_EQ(0, p.failures_while_ok) TH_LOG("first error %d", p.first_error);
+	EXPECT_EQ(0, p.other_failures_after)
+		TH_LOG("first other error after the owner died: %d",
+		       p.first_other_after);
 	EXPECT_GT(p.requests, ROUNDS);
 	/* TCG is slow; a request that waited on userspace would wait forever. */
 	EXPECT_LT(p.max_ms, 5000.0);
@@ -160,12 +258,50 @@ TEST(pins_during_handoffs)
 			memcpy(&v, buf + i * 4096 + 8, sizeof(v));
 		EXPECT_NE(0, v);
 	}
-	ASSERT_EQ(0, test_mdev_status(m.device, &st));
+	ASSERT_EQ(0, test_mdev_status(self->m.device, &st));
 	EXPECT_EQ(0, st.pinned_pages);
+	/* Told to drop its pins, it kept the held one: released anyway. */
+	EXPECT_LT(0, st.unmap_calls);
+	EXPECT_LE(1, st.held_refs);
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	test_mdev_destroy(&m);
-	close(container);
+}
+
+/*
+ * The device does not let go when told: the unmap fails with EBUSY after
+ * the backend asked it (more than once), and changes nothing: the
+ * mapping, the pin and its charge stay.  The container's release frees
+ * them (the fixture's teardown; vm-run fails a run that leaves pins).
+ */
+TEST_F(owner_mdev, unmap_with_held_pins)
+{
+	struct vfio_lu_test_mdev_status st;
+	long base = self->base;
+
+	ASSERT_EQ(0, test_mdev_pin(self->m.device, BUF_IOVA + PG(5), 1, PIN_RW,
+				   NULL));
+	ASSERT_EQ(base + 4, vmlck_kb(0));
+	ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
+					VFIO_LU_TEST_MDEV_MODE_HOLD));
+	ASSERT_EQ(-EBUSY, vfio_unmap(self->container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(0, test_mdev_status(self->m.device, &st));
+	EXPECT_LT(1, st.unmap_calls);
+	EXPECT_EQ(1, st.held_refs);
+	EXPECT_EQ(0, st.unmap_released);
+	/* Nothing changed: still mapped (EEXIST), still pinned, charged. */
+	ASSERT_EQ(-EEXIST, vfio_map(self->container, self->buf, BUF_IOVA,
+				    PG(1)));
+	ASSERT_EQ(base + 4, vmlck_kb(0));
+	ASSERT_EQ(self->pinned0 + 1, pinned_settled(self->pinned0 + 1));
+	/* The device may still work on the rest of the mapping. */
+	ASSERT_EQ(0, test_mdev_rw(self->m.device, BUF_IOVA + PG(7), &st, 8,
+				  true));
+	/* Closing device and container releases it all. */
+	test_mdev_destroy(&self->m);
+	close(self->container);
+	self->container = -1;
+	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
+	ASSERT_EQ(base, vmlck_kb(0));
 }
 
 TEST_HARNESS_MAIN

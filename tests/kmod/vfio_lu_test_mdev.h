@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * vfio_lu_test_mdev.h - UAPI of the TEST-ONLY mediated device driver
- * vfio_lu_test_mdev.ko (kmod/test_mdev.c).
+ * vfio_lu_test_mdev.ko (test_mdev.c beside this header).  It lives with the
+ * tests, not in include/: nothing but the tests may depend on it.
  *
  * The module exists so that tests can make the kernel exercise the parts of
  * a VFIO IOMMU backend that only mediated ("emulated IOMMU") devices reach:
@@ -25,13 +26,16 @@
  * near-future VFIO numbers.  Every argument structure starts with
  * argsz/flags; argsz must be at least the size of the structure as defined
  * here (EINVAL otherwise), larger values are accepted and the tail ignored.
- * Unknown flag bits and non-zero reserved fields give EINVAL.
+ * Unknown flag bits and non-zero reserved fields give EINVAL.  The numbers
+ * are defined with plain _IO() (no size or direction encoded), as VFIO's
+ * own are: the size travels in argsz.
  *
  * Pin bookkeeping: the driver counts, per IOVA page, how many times it
  * pinned that page (the backend refcounts repeated pins of one page the
  * same way).  VFIO_LU_TEST_MDEV_UNPIN only releases pins the driver holds;
  * the dma_unmap notification releases every pin it holds inside the
- * unmapped range; closing the device fd releases all of them.
+ * unmapped range (unless the device is in VFIO_LU_TEST_MDEV_MODE_HOLD);
+ * closing the device fd releases all of them.
  */
 #ifndef _UAPI_VFIO_LU_TEST_MDEV_H
 #define _UAPI_VFIO_LU_TEST_MDEV_H
@@ -56,8 +60,8 @@
 #define VFIO_LU_TEST_MDEV_RW_MAX	(1u << 20)
 
 /**
- * VFIO_LU_TEST_MDEV_PIN - _IOWR(VFIO_TYPE, VFIO_BASE + 64,
- *                               struct vfio_lu_test_mdev_pin)
+ * VFIO_LU_TEST_MDEV_PIN - _IO(VFIO_TYPE, VFIO_BASE + 64),
+ *                         struct vfio_lu_test_mdev_pin
  *
  * Calls vfio_pin_pages(iova, npage, prot) for this device and, on success,
  * records one pin reference for each of the npage pages.  If @pfns is not
@@ -92,8 +96,8 @@ struct vfio_lu_test_mdev_pin {
 #define VFIO_LU_TEST_MDEV_PIN		_IO(VFIO_TYPE, VFIO_BASE + 64)
 
 /**
- * VFIO_LU_TEST_MDEV_UNPIN - _IOW(VFIO_TYPE, VFIO_BASE + 65,
- *                                struct vfio_lu_test_mdev_unpin)
+ * VFIO_LU_TEST_MDEV_UNPIN - _IO(VFIO_TYPE, VFIO_BASE + 65),
+ *                           struct vfio_lu_test_mdev_unpin
  *
  * Drops one of this device's pin references on each page of
  * [iova, iova + npage pages) with vfio_unpin_pages().
@@ -117,8 +121,8 @@ struct vfio_lu_test_mdev_unpin {
 #define VFIO_LU_TEST_MDEV_UNPIN		_IO(VFIO_TYPE, VFIO_BASE + 65)
 
 /**
- * VFIO_LU_TEST_MDEV_DMA_RW - _IOW(VFIO_TYPE, VFIO_BASE + 66,
- *                                 struct vfio_lu_test_mdev_rw)
+ * VFIO_LU_TEST_MDEV_DMA_RW - _IO(VFIO_TYPE, VFIO_BASE + 66),
+ *                            struct vfio_lu_test_mdev_rw
  *
  * Calls vfio_dma_rw(): with VFIO_LU_TEST_MDEV_RW_WRITE, copies @len bytes
  * from the user buffer @data to IOVA @iova (the device "writes" guest
@@ -140,8 +144,8 @@ struct vfio_lu_test_mdev_rw {
 #define VFIO_LU_TEST_MDEV_DMA_RW	_IO(VFIO_TYPE, VFIO_BASE + 66)
 
 /**
- * VFIO_LU_TEST_MDEV_STATUS - _IOR(VFIO_TYPE, VFIO_BASE + 67,
- *                                 struct vfio_lu_test_mdev_status)
+ * VFIO_LU_TEST_MDEV_STATUS - _IO(VFIO_TYPE, VFIO_BASE + 67),
+ *                            struct vfio_lu_test_mdev_status
  *
  * Reports the driver's bookkeeping for this device, so that tests can see
  * that the backend delivered dma_unmap notifications and what they
@@ -153,6 +157,8 @@ struct vfio_lu_test_mdev_rw {
  * @unmap_calls: dma_unmap notifications received.
  * @unmap_released: pin references released by those notifications.
  * @last_unmap_iova, @last_unmap_length: arguments of the latest one.
+ * @held_refs: pin references the device kept when notified in
+ *	VFIO_LU_TEST_MDEV_MODE_HOLD (appended: reported when argsz covers it).
  *
  * Return: 0; EINVAL (argsz, flags); EFAULT.
  */
@@ -165,7 +171,36 @@ struct vfio_lu_test_mdev_status {
 	__aligned_u64	unmap_released;
 	__aligned_u64	last_unmap_iova;
 	__aligned_u64	last_unmap_length;
+	__aligned_u64	held_refs;
 };
 #define VFIO_LU_TEST_MDEV_STATUS	_IO(VFIO_TYPE, VFIO_BASE + 67)
+
+/**
+ * VFIO_LU_TEST_MDEV_SET_MODE - _IO(VFIO_TYPE, VFIO_BASE + 68),
+ *                              struct vfio_lu_test_mdev_mode
+ *
+ * Chooses how the device answers the backend's dma_unmap notification, so
+ * that tests can see that the backend asks devices to drop their pins and
+ * what it does with a device that does not.  The mode is reset to 0 (the
+ * default) when the device fd is opened.
+ *
+ * @flags: 0, the default: a notification releases every pin the device
+ *	holds in the range (vfio_unpin_pages()), as a vendor driver must.
+ *	VFIO_LU_TEST_MDEV_MODE_HOLD: a notification is only counted
+ *	(unmap_calls); the device does not unpin.  It forgets the pins it
+ *	held in the range (adding them to held_refs) without unpinning, so
+ *	that it never later unpins pages the backend may have released with
+ *	the mapping meanwhile.  For the backend those pages stay pinned by a
+ *	device that does not let go.  Never use it on stock
+ *	vfio_iommu_type1, which retries such an unmap and then BUGs.
+ *
+ * Return: 0; EINVAL (argsz, unknown flags); EFAULT.
+ */
+struct vfio_lu_test_mdev_mode {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_LU_TEST_MDEV_MODE_HOLD	(1 << 0)
+};
+#define VFIO_LU_TEST_MDEV_SET_MODE	_IO(VFIO_TYPE, VFIO_BASE + 68)
 
 #endif /* _UAPI_VFIO_LU_TEST_MDEV_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The ownership tests' helper child and pinned-page readers; see owner_child.h. */
+/* The helper child of the fork scenarios; see child.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -8,19 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "conformance_util.h"
-#include "owner_child.h"
-#include "vfio_util.h"
-
-int change_owner(int container)
-{
-	return ioctl(container, VFIO_CHANGE_DMA_OWNER) ? -errno : 0;
-}
-
-long vmlck_kb(pid_t pid)
-{
-	return proc_status_kb(pid, "VmLck");
-}
+#include "vfio_lu_test.h"
 
 static void child_loop(int container, int cmd, int rep, child_extra_fn extra)
 {
@@ -80,7 +68,6 @@ int child_start(struct child *ch, int container, child_extra_fn extra)
 	return 0;
 }
 
-/* Send one command; the child's reply, or ret = -EPIPE. */
 struct reply child_do(struct child *ch, char c)
 {
 	struct reply r = { .ret = -EPIPE };
@@ -91,7 +78,6 @@ struct reply child_do(struct child *ch, char c)
 	return r;
 }
 
-/* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
 int child_stop(struct child *ch)
 {
 	char c = 'x';
@@ -104,37 +90,4 @@ int child_stop(struct child *ch)
 	if (waitpid(ch->pid, &status, 0) != ch->pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/*
- * Pages pinned system wide, read until two readings agree: the guest's 9p
- * root file system pins and unpins user pages for its I/O, so a single
- * reading may catch one side of that.
- */
-long pinned_base(void)
-{
-	long a = pinned_pages_now(), b;
-
-	for (int i = 0; i < 100; i++) {
-		usleep(10 * 1000);
-		b = pinned_pages_now();
-		if (a == b && a >= 0)
-			break;
-		a = b;
-	}
-	return a;
-}
-
-/* Pages pinned system wide, once the counters have settled. */
-long pinned_settled(long want)
-{
-	long now = -1;
-
-	for (int i = 0; i < 100; i++) {
-		now = pinned_pages_now();
-		if (now == want)
-			break;
-		usleep(50 * 1000);
-	}
-	return now;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Helpers of the conformance suite; see conformance_util.h. */
+/* IOMMU info, capabilities and rlimits, byte patterns; see vfio_lu_test.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-#include "conformance_util.h"
+#include "vfio_lu_test.h"
 
 #define INFO_BUF_SIZE	65536u
 

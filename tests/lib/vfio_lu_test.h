@@ -1,37 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by the conformance suite (tests/vm/conformance_*.c), which runs
- * the same cases against the stock vfio_iommu_type1 backend and against
- * vfio_iommu_lu and requires identical results.  See docs/conformance.md.
+ * vfio_lu_test.h - everything a VM test of vfio_iommu_lu includes: one
+ * header, several files behind it, one per concern:
+ *
+ *   vfio_util.h	containers, groups, backends (backend_set() proves which
+ *			one answered), map/unmap, VFIO_CHANGE_DMA_OWNER, VmLck
+ *			and pinned-page readers (vfio_util.c)
+ *   edu.h		QEMU's edu device: a real DMA engine behind the IOMMU
+ *   mdev_util.h	the test mdev (tests/kmod/): pin, unpin, dma_rw, status
+ *   child.h		a helper child obeying one-byte commands (fork scenarios)
+ *   reexec.h		exec of the test binary with descriptors preserved
+ *   below		IOMMU info decoding, capabilities and rlimits, byte
+ *			patterns (common.c), dirty tracking ioctls (dirty.c)
  *
  * Plain helpers (0 or -errno) are always declared; the kselftest-harness
- * parts (variants, assertion macros, helper triples) only when the file
- * including this one has included kselftest_harness.h first.  The triples
- * follow tools/testing/selftests/iommu: _test_cmd_x() returns the raw
- * result, test_cmd_x() asserts success, test_err_x(E, ...) asserts -E.
+ * parts (backend variants, skips, setup helpers, assertion macros, helper
+ * triples) only when the file including this one has included
+ * kselftest_harness.h first.  The triples follow
+ * tools/testing/selftests/iommu: _test_cmd_x() returns the raw result,
+ * test_cmd_x() asserts success, test_err_x(E, ...) asserts -E.
  */
-#ifndef CONFORMANCE_UTIL_H
-#define CONFORMANCE_UTIL_H
+#ifndef VFIO_LU_TEST_H
+#define VFIO_LU_TEST_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include "vfio_util.h"
-
-/* One backend under test: the VFIO_SET_IOMMU type that selects it. */
-struct backend {
-	const char *name;
-	unsigned long type;
-	bool ours;
-};
-
-#define BACKEND_STOCK	{ .name = "stock vfio_iommu_type1", \
-			  .type = VFIO_TYPE1v2_IOMMU, .ours = false }
-#define BACKEND_OURS	{ .name = "vfio_iommu_lu", \
-			  .type = VFIO_LU_TYPE1v2_IOMMU, .ours = true }
-#define OURS_MODULE	"vfio_iommu_lu"
+#include "edu.h"
+#include "mdev_util.h"
+#include "child.h"
+#include "reexec.h"
 
 #define MAP_RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define SZ_4K		0x1000ull
@@ -39,6 +42,8 @@ struct backend {
 #define SZ_1M		0x100000ull
 #define SZ_2M		0x200000ull
 #define PAGE_SZ		SZ_4K
+/* Bytes of n pages. */
+#define PG(n)		((uint64_t)(n) * PAGE_SZ)
 
 /* What VFIO_IOMMU_GET_INFO reported, capability chain decoded. */
 #define INFO_MAX_CAPS	16
@@ -105,43 +110,108 @@ void fill_pattern(void *buf, size_t len, unsigned int seed);
 /* Offset of the first byte differing from the pattern, or -1. */
 long check_pattern(const void *buf, size_t len, unsigned int seed);
 
+/* VFIO_IOMMU_DIRTY_PAGES with flag START or STOP: 0 or -errno. */
+int dirty_flag(int container, uint32_t flag);
+/* GET_BITMAP of [iova, iova + size) into bits (left as it is before:
+ * the caller prepares its content).  0 or -errno. */
+int dirty_get_bitmap(int container, uint64_t iova, uint64_t size,
+		     uint64_t pgsize, void *bits, uint64_t bits_size);
+/* UNMAP_DMA with GET_DIRTY_BITMAP (and flags); *unmapped (optional)
+ * receives the size the kernel reports.  0 or -errno. */
+int dirty_unmap_bitmap(int container, uint64_t iova, uint64_t size,
+		       uint32_t flags, uint64_t pgsize, void *bits,
+		       uint64_t bits_size, uint64_t *unmapped);
+
+/*
+ * For the processes of a fork/exec scenario that are not the harness's
+ * (old VMM, holder, new VMM): they report by exit status, never with the
+ * harness's assertions.  Exit 1 with the failed condition on stderr.
+ */
+#define CK(cond) do {							\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: %s failed (errno %d)\n",	\
+			__FILE__, __LINE__, #cond, errno);		\
+		_exit(1);						\
+	}								\
+} while (0)
+
 #ifdef __KSELFTEST_HARNESS_H
 
 /*
- * Every conformance fixture runs once per backend:
+ * A fixture run once per backend:
  *   FIXTURE(x) {...};  BACKEND_VARIANTS(x);
- * and its setup sets variant->be on the container with ASSERT_BACKEND().
+ * whose setup sets variant->be on the container (open_edu(), open_mdev()
+ * or ASSERT_BACKEND()).  Cases that only one backend can run belong in a
+ * fixture of their own, not here: a SKIP means the environment lacks
+ * something, never "not this backend".
  */
 #define BACKEND_VARIANTS(fixture)					\
 	FIXTURE_VARIANT(fixture) { struct backend be; };		\
 	FIXTURE_VARIANT_ADD(fixture, stock) { .be = BACKEND_STOCK };	\
 	FIXTURE_VARIANT_ADD(fixture, ours) { .be = BACKEND_OURS }
 
-/*
- * VFIO_SET_IOMMU with the variant's type, then PROVE which backend
- * answered: after SET_IOMMU only the chosen backend answers
- * VFIO_CHECK_EXTENSION, and only vfio_iommu_lu knows its private id.
- * (Catches vfio_iommu_lu loaded with type1v2=1 taking over the stock id.)
- */
+/* What a test needs from the VM (tools/vm-run provides both). */
+#define NO_EDU	"no edu device (EDU_GROUP unset: not run by tools/vm-run?)"
+#define NO_MDEV	"the test mdev parent is not registered (load "		\
+		"vfio_lu_test_mdev.ko: tools/vm-run --insmod)"
+#define REQUIRE_EDU() do {						\
+	if (edu_group_nr() < 0 || !edu_bdf())				\
+		SKIP(return, NO_EDU);					\
+} while (0)
+#define REQUIRE_MDEV() do {						\
+	if (!test_mdev_available())					\
+		SKIP(return, NO_MDEV);					\
+} while (0)
+
+/* backend_set() on container, asserted, saying what went wrong. */
 #define ASSERT_BACKEND(container, be) do {				\
-	int __r = vfio_set_iommu((container), (be)->type);		\
-	if (__r && (be)->ours && !module_loaded(OURS_MODULE))		\
+	int __r = backend_set((container), (be));			\
+	if (__r && __r != -EPROTO && (be)->ours &&			\
+	    !module_loaded(OURS_MODULE))				\
 		TH_LOG("%s is not loaded in this VM", OURS_MODULE);	\
 	ASSERT_EQ(0, __r)						\
 		TH_LOG("VFIO_SET_IOMMU(%s): %s", (be)->name,		\
+		       __r == -EPROTO ? "the wrong backend answered" :	\
 		       strerror(-__r));					\
-	ASSERT_EQ((be)->ours ? 1 : 0,					\
-		  ioctl((container), VFIO_CHECK_EXTENSION,		\
-			VFIO_LU_TYPE1v2_IOMMU))				\
-		TH_LOG("the wrong backend answered VFIO_SET_IOMMU(%s)",	\
-		       (be)->name);					\
 } while (0)
 
-/* Cases that cannot run on our backend yet: SKIP with the reason. */
-#define SKIP_IF_OURS(reason) do {					\
-	if (variant->be.ours)						\
-		SKIP(return, "%s: %s", variant->be.name, reason);	\
-} while (0)
+/*
+ * Container + edu group + backend be, proven: *container and *group set
+ * (-1 on failure, for the teardown).  Call REQUIRE_EDU() first.
+ */
+static inline void __open_edu(struct __test_metadata *_metadata,
+			      const struct backend *be, int *container,
+			      int *group)
+{
+	*container = vfio_open_container();
+	ASSERT_LE(0, *container);
+	*group = vfio_open_group(*container, edu_group_nr());
+	ASSERT_LE(0, *group);
+	ASSERT_BACKEND(*container, be);
+}
+#define open_edu(be, container, group)					\
+	__open_edu(_metadata, (be), (container), (group))
+
+/*
+ * Container + a new test mdev instance + backend be, proven, device open:
+ * *container and *m set (test_mdev_destroy() in the teardown).  Call
+ * REQUIRE_MDEV() first.
+ */
+static inline void __open_mdev(struct __test_metadata *_metadata,
+			       const struct backend *be, int *container,
+			       struct test_mdev *m)
+{
+	*container = vfio_open_container();
+	ASSERT_LE(0, *container);
+	ASSERT_EQ(0, test_mdev_create_in(m, *container));
+	ASSERT_BACKEND(*container, be);
+	ASSERT_EQ(0, test_mdev_open_device(m));
+}
+#define open_mdev(be, container, m)					\
+	__open_mdev(_metadata, (be), (container), (m))
+
+/* A test_mdev that owns nothing yet (for teardowns). */
+#define TEST_MDEV_NONE	{ .uuid = "", .group_nr = -1, .group = -1, .device = -1 }
 
 /*
  * The stock backend cannot take part in mdev cases on a lockdep kernel:
@@ -162,6 +232,11 @@ long check_pattern(const void *buf, size_t len, unsigned int seed);
 #define SKIP_STOCK_MDEV_ON_LOCKDEP() do {				\
 	if (!variant->be.ours && kernel_has_lockdep())			\
 		SKIP(return, "%s", STOCK_MDEV_LOCKDEP);			\
+} while (0)
+/* The test mdev, in a case run once per backend. */
+#define REQUIRE_MDEV_VARIANT() do {					\
+	REQUIRE_MDEV();							\
+	SKIP_STOCK_MDEV_ON_LOCKDEP();					\
 } while (0)
 
 /* Container map/unmap on self->container. */
@@ -203,9 +278,15 @@ long check_pattern(const void *buf, size_t len, unsigned int seed);
 
 /* Accounting of the calling process and of the whole system. */
 #define ASSERT_VMLCK_KB(kb)						\
-	ASSERT_EQ((long)(kb), proc_status_kb(0, "VmLck"))
-#define ASSERT_PINNED(base, pages)					\
-	ASSERT_EQ((long)(pages), pinned_pages_now() - (base))
+	ASSERT_EQ((long)(kb), vmlck_kb(0))
+#define ASSERT_PINNED(base, pages) do {					\
+	ASSERT_LE(0, (base)) TH_LOG("pinned-page counters unreadable");	\
+	ASSERT_EQ((long)(pages), pinned_pages_now() - (base));		\
+} while (0)
+
+/* Dirty tracking on self->container. */
+#define test_cmd_dirty(flag)						\
+	ASSERT_EQ(0, dirty_flag(self->container, (flag)))
 
 #endif /* __KSELFTEST_HARNESS_H */
-#endif /* CONFORMANCE_UTIL_H */
+#endif /* VFIO_LU_TEST_H */

@@ -6,7 +6,7 @@
  * vfio_register_emulated_iommu_dev(), so its group is an "emulated IOMMU"
  * group and every DMA it does goes through the container backend's
  * pin_pages / unpin_pages / dma_rw ops instead of an IOMMU.  Its device fd
- * offers the ioctls of include/vfio_lu_test_mdev.h, which let a test make
+ * offers the ioctls of vfio_lu_test_mdev.h, which let a test make
  * the kernel pin, unpin and read/write guest memory exactly as an mdev
  * vendor driver would, and see the backend's dma_unmap notifications.
  * The conformance suite (tests/vm/conformance_mdev.c) runs them against
@@ -51,7 +51,7 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
-#include <vfio_lu_test_mdev.h>
+#include "vfio_lu_test_mdev.h"
 
 #define TMDEV_NAME	VFIO_LU_TEST_MDEV_PARENT
 
@@ -68,6 +68,9 @@
  * @pin_refs: sum of the references in @pins
  * @unmap_calls, @unmap_released, @last_unmap_iova, @last_unmap_length:
  *	dma_unmap notification statistics, reset at open
+ * @hold: VFIO_LU_TEST_MDEV_MODE_HOLD: notifications do not unpin; reset
+ *	at open
+ * @held_refs: references forgotten without unpinning in @hold mode
  */
 struct tmdev {
 	struct vfio_device vdev;
@@ -81,6 +84,8 @@ struct tmdev {
 	u64 unmap_released;
 	u64 last_unmap_iova;
 	u64 last_unmap_length;
+	bool hold;
+	u64 held_refs;
 };
 
 static struct tmdev *to_tmdev(struct vfio_device *vdev)
@@ -177,6 +182,29 @@ static u64 tmdev_release_range(struct tmdev *t, unsigned long first,
 		tmdev_adjust(t, index, -(long)refs);	/* erases: cannot fail */
 	}
 	return released;
+}
+
+/*
+ * Forget every reference held on pages [first, last] WITHOUT unpinning
+ * (VFIO_LU_TEST_MDEV_MODE_HOLD); caller owns @busy.  The backend still
+ * sees the pages pinned by this device; forgetting them here keeps the
+ * device from unpinning later what the backend may have released by then.
+ * Returns the number of references forgotten.
+ */
+static u64 tmdev_forget_range(struct tmdev *t, unsigned long first,
+			      unsigned long last)
+{
+	unsigned long index;
+	u64 forgotten = 0;
+	void *entry;
+
+	xa_for_each_range(&t->pins, index, entry, first, last) {
+		unsigned long refs = xa_to_value(entry);
+
+		forgotten += refs;
+		tmdev_adjust(t, index, -(long)refs);	/* erases: cannot fail */
+	}
+	return forgotten;
 }
 
 static long tmdev_ioctl_pin(struct tmdev *t, void __user *uarg)
@@ -337,6 +365,9 @@ static long tmdev_ioctl_status(struct tmdev *t, void __user *uarg)
 		return -EFAULT;
 	if (arg.argsz < minsz || arg.flags)
 		return -EINVAL;
+	/* held_refs was appended: only for callers that know it. */
+	if (arg.argsz >= sizeof(arg))
+		minsz = sizeof(arg);
 
 	mutex_lock(&t->lock);
 	arg.pinned_pages = t->pinned_pages;
@@ -345,9 +376,26 @@ static long tmdev_ioctl_status(struct tmdev *t, void __user *uarg)
 	arg.unmap_released = t->unmap_released;
 	arg.last_unmap_iova = t->last_unmap_iova;
 	arg.last_unmap_length = t->last_unmap_length;
+	arg.held_refs = t->held_refs;
 	mutex_unlock(&t->lock);
 
 	return copy_to_user(uarg, &arg, minsz) ? -EFAULT : 0;
+}
+
+static long tmdev_ioctl_set_mode(struct tmdev *t, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_lu_test_mdev_mode, flags);
+	struct vfio_lu_test_mdev_mode arg;
+
+	if (copy_from_user(&arg, uarg, minsz))
+		return -EFAULT;
+	if (arg.argsz < minsz || arg.flags & ~VFIO_LU_TEST_MDEV_MODE_HOLD)
+		return -EINVAL;
+
+	mutex_lock(&t->lock);
+	t->hold = arg.flags & VFIO_LU_TEST_MDEV_MODE_HOLD;
+	mutex_unlock(&t->lock);
+	return 0;
 }
 
 /* A device with nothing to offer but the ioctls above. */
@@ -383,20 +431,24 @@ static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return tmdev_ioctl_dma_rw(t, uarg);
 	case VFIO_LU_TEST_MDEV_STATUS:
 		return tmdev_ioctl_status(t, uarg);
+	case VFIO_LU_TEST_MDEV_SET_MODE:
+		return tmdev_ioctl_set_mode(t, uarg);
 	}
 	return -ENOTTY;
 }
 
 /*
  * The backend is about to unmap [iova, iova + length): drop every pin held
- * inside it.  Waits for an in-flight pin or unpin of this device to finish
- * first, so a pin that lands in the range is released here, not missed.
+ * inside it (in @hold mode: only count the call, see tmdev_forget_range()).
+ * Waits for an in-flight pin or unpin of this device to finish first, so a
+ * pin that lands in the range is released here, not missed.
  */
 static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct tmdev *t = to_tmdev(vdev);
 	unsigned long first = iova >> PAGE_SHIFT, last;
-	u64 released = 0;
+	u64 released = 0, held = 0;
+	bool hold;
 
 	if (length && iova + length - 1 >= iova)
 		last = (iova + length - 1) >> PAGE_SHIFT;
@@ -404,11 +456,17 @@ static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		last = ULONG_MAX;	/* wraps: up to the end of the space */
 
 	tmdev_claim(t);
-	if (length)
+	mutex_lock(&t->lock);
+	hold = t->hold;
+	mutex_unlock(&t->lock);
+	if (length && hold)
+		held = tmdev_forget_range(t, first, last);
+	else if (length)
 		released = tmdev_release_range(t, first, last);
 	mutex_lock(&t->lock);
 	t->unmap_calls++;
 	t->unmap_released += released;
+	t->held_refs += held;
 	t->last_unmap_iova = iova;
 	t->last_unmap_length = length;
 	mutex_unlock(&t->lock);
@@ -424,6 +482,8 @@ static int tmdev_open_device(struct vfio_device *vdev)
 	t->unmap_released = 0;
 	t->last_unmap_iova = 0;
 	t->last_unmap_length = 0;
+	t->hold = false;
+	t->held_refs = 0;
 	mutex_unlock(&t->lock);
 	return 0;
 }

@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by the ownership tests (tests/vm/owner_*.c): a helper child that
- * obeys one-byte commands from its parent over pipes, and readers of
- * VmLck and of the system-wide pinned-page count that wait for it to
- * settle.
+ * A helper child that obeys one-byte commands from its parent over pipes:
+ * the other process of every fork scenario (a holder taking ownership, a
+ * child that must not pin).  Part of vfio_lu_test.h.
  */
-#ifndef OWNER_CHILD_H
-#define OWNER_CHILD_H
+#ifndef CHILD_H
+#define CHILD_H
 
 #include <sys/types.h>
-
-/* VFIO_CHANGE_DMA_OWNER on container: 0 or -errno. */
-int change_owner(int container);
-/* VmLck of pid (0 = self) in kB. */
-long vmlck_kb(pid_t pid);
 
 /*
  * A helper child: runs commands sent by the parent, one byte each, and
@@ -45,10 +39,5 @@ int child_start(struct child *ch, int container, child_extra_fn extra);
 struct reply child_do(struct child *ch, char c);
 /* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
 int child_stop(struct child *ch);
-
-/* Pages pinned system wide, read until two readings agree. */
-long pinned_base(void);
-/* Pages pinned system wide, once the counters reach want (or give up). */
-long pinned_settled(long want);
 
 #endif
