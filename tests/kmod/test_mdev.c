@@ -163,10 +163,13 @@ static void tmdev_unpin_range(struct tmdev *t, u64 iova, unsigned long npage)
 
 /*
  * Drop every reference held on pages [first, last]; caller owns @busy.
+ * With @unpin false (VFIO_LU_TEST_MDEV_MODE_HOLD) they are only forgotten:
+ * the backend still sees the pages pinned by this device, and the device
+ * never unpins later what the backend may have released by then.
  * Returns the number of references dropped.
  */
 static u64 tmdev_release_range(struct tmdev *t, unsigned long first,
-			       unsigned long last)
+			       unsigned long last, bool unpin)
 {
 	unsigned long index;
 	u64 released = 0;
@@ -176,35 +179,12 @@ static u64 tmdev_release_range(struct tmdev *t, unsigned long first,
 		unsigned long refs = xa_to_value(entry);
 		unsigned long i;
 
-		for (i = 0; i < refs; i++)
+		for (i = 0; unpin && i < refs; i++)
 			vfio_unpin_pages(&t->vdev, (u64)index << PAGE_SHIFT, 1);
 		released += refs;
 		tmdev_adjust(t, index, -(long)refs);	/* erases: cannot fail */
 	}
 	return released;
-}
-
-/*
- * Forget every reference held on pages [first, last] WITHOUT unpinning
- * (VFIO_LU_TEST_MDEV_MODE_HOLD); caller owns @busy.  The backend still
- * sees the pages pinned by this device; forgetting them here keeps the
- * device from unpinning later what the backend may have released by then.
- * Returns the number of references forgotten.
- */
-static u64 tmdev_forget_range(struct tmdev *t, unsigned long first,
-			      unsigned long last)
-{
-	unsigned long index;
-	u64 forgotten = 0;
-	void *entry;
-
-	xa_for_each_range(&t->pins, index, entry, first, last) {
-		unsigned long refs = xa_to_value(entry);
-
-		forgotten += refs;
-		tmdev_adjust(t, index, -(long)refs);	/* erases: cannot fail */
-	}
-	return forgotten;
 }
 
 static long tmdev_ioctl_pin(struct tmdev *t, void __user *uarg)
@@ -439,7 +419,7 @@ static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 
 /*
  * The backend is about to unmap [iova, iova + length): drop every pin held
- * inside it (in @hold mode: only count the call, see tmdev_forget_range()).
+ * inside it (in @hold mode: only count the call, see tmdev_release_range()).
  * Waits for an in-flight pin or unpin of this device to finish first, so a
  * pin that lands in the range is released here, not missed.
  */
@@ -460,9 +440,9 @@ static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	hold = t->hold;
 	mutex_unlock(&t->lock);
 	if (length && hold)
-		held = tmdev_forget_range(t, first, last);
+		held = tmdev_release_range(t, first, last, false);
 	else if (length)
-		released = tmdev_release_range(t, first, last);
+		released = tmdev_release_range(t, first, last, true);
 	mutex_lock(&t->lock);
 	t->unmap_calls++;
 	t->unmap_released += released;
@@ -494,7 +474,7 @@ static void tmdev_close_device(struct vfio_device *vdev)
 	struct tmdev *t = to_tmdev(vdev);
 
 	tmdev_claim(t);
-	tmdev_release_range(t, 0, ULONG_MAX);
+	tmdev_release_range(t, 0, ULONG_MAX, true);
 	tmdev_unclaim(t);
 }
 

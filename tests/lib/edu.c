@@ -192,11 +192,7 @@ int edu_env_open(struct edu_env *e, const struct backend *be)
 
 void edu_env_close(struct edu_env *e)
 {
-	if (e->edu.device >= 0)
-		edu_close(&e->edu);
-	if (e->group >= 0)
-		close(e->group);
-	if (e->container >= 0)
-		close(e->container);
-	e->container = e->group = -1;
+	edu_close(&e->edu);
+	close_fd(&e->group);
+	close_fd(&e->container);
 }

@@ -57,6 +57,9 @@ struct edu_env {
 	struct edu edu;
 };
 
+/* Nothing open yet (for teardowns). */
+#define EDU_ENV_NONE	{ .container = -1, .group = -1, .edu = { .device = -1 } }
+
 /* 0; -ENODEV without an edu device; -errno (nothing left open). */
 int edu_env_open(struct edu_env *e, const struct backend *be);
 /* Close what is open.  Idempotent. */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include "vfio_util.h"
@@ -209,6 +210,67 @@ static inline void __open_mdev(struct __test_metadata *_metadata,
 }
 #define open_mdev(be, container, m)					\
 	__open_mdev(_metadata, (be), (container), (m))
+
+/*
+ * The edu device in a container of backend be, proven, device open: *e
+ * (edu_env_close() in the teardown; set it to EDU_ENV_NONE before any
+ * SKIP).  Call REQUIRE_EDU() first.
+ */
+static inline void __open_edu_env(struct __test_metadata *_metadata,
+				  const struct backend *be, struct edu_env *e)
+{
+	int r = edu_env_open(e, be);
+
+	ASSERT_EQ(0, r) TH_LOG("edu with %s: %s", be->name, strerror(-r));
+}
+#define open_edu_env(be, e)	__open_edu_env(_metadata, (be), (e))
+
+/*
+ * The fixture of the ownership suites (ours only, edu DMAing), as
+ *   OWNER_FIXTURE(owner, BUF_SIZE);
+ * self->e: the edu device in a container of ours, device open;
+ * self->buf: size bytes of shared memfd, not mapped; self->base and
+ * self->pinned0: VmLck and the pages pinned system wide before anything
+ * is mapped, asserted readable.
+ */
+#define OWNER_FIXTURE(name, size)					\
+	FIXTURE(name) {							\
+		struct edu_env e;					\
+		uint8_t *buf;						\
+		long base;						\
+		long pinned0;						\
+	};								\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->e = (struct edu_env)EDU_ENV_NONE;			\
+		REQUIRE_EDU();						\
+		open_edu_env(&backend_ours, &self->e);			\
+		self->buf = memfd_buffer((size), NULL);			\
+		ASSERT_NE(MAP_FAILED, self->buf);			\
+		self->base = vmlck_kb(0);				\
+		ASSERT_LE(0, self->base);				\
+		self->pinned0 = pinned_base();				\
+		ASSERT_LE(0, self->pinned0)				\
+			TH_LOG("pinned-page counters unreadable");	\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		edu_env_close(&self->e);				\
+		if (self->buf && self->buf != MAP_FAILED)		\
+			munmap(self->buf, (size));			\
+	}
+
+/*
+ * A helper child (child.h) takes ownership of container: it answers 0 and
+ * its VmLck is kb afterwards.
+ */
+#define test_cmd_child_owns(ch, container, extra, kb) do {		\
+	struct reply __r;						\
+	ASSERT_EQ(0, child_start((ch), (container), (extra)));		\
+	__r = child_do((ch), 'o');					\
+	ASSERT_EQ(0, __r.ret);						\
+	ASSERT_EQ((long)(kb), __r.vmlck_kb);				\
+} while (0)
 
 /* A test_mdev that owns nothing yet (for teardowns). */
 #define TEST_MDEV_NONE	{ .uuid = "", .group_nr = -1, .group = -1, .device = -1 }

@@ -13,12 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <vfio_lu.h>
 
 /* A syscall's result as 0 (or its non-negative value) or -errno. */
 static inline int neg_errno(long ret)
 {
 	return ret < 0 ? -errno : (int)ret;
+}
+
+/* close(*fd) if it is open, and mark it closed (-1): for teardowns. */
+static inline void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* One backend under test: the VFIO_SET_IOMMU type that selects it. */

@@ -54,10 +54,8 @@ FIXTURE_SETUP(acct)
 FIXTURE_TEARDOWN(acct)
 {
 	test_mdev_destroy(&self->mdev);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->group);
+	close_fd(&self->container);
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
 }

@@ -52,10 +52,8 @@ FIXTURE_SETUP(dirty)
 FIXTURE_TEARDOWN(dirty)
 {
 	test_mdev_destroy(&self->mdev);
-	if (self->edu_group >= 0)
-		close(self->edu_group);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->edu_group);
+	close_fd(&self->container);
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, PG(NPAGES));
 }

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -62,10 +63,8 @@ FIXTURE_TEARDOWN(ioctl)
 		munmap(self->arg, (ARG_PAGES + 1) * SZ_4K);
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->group);
+	close_fd(&self->container);
 }
 
 static int raw_ioctl(int fd, unsigned long cmd, void *arg)
@@ -599,16 +598,79 @@ static int snapshot(int nr, const struct backend *be, struct info_snapshot *s)
 		close(container);
 		return group;
 	}
-	ret = vfio_set_iommu(container, be->type);
-	if (!ret && ioctl(container, VFIO_CHECK_EXTENSION,
-			  VFIO_LU_TYPE1v2_IOMMU) != (be->ours ? 1 : 0))
-		ret = -ENXIO;
+	ret = backend_set(container, be);
 	if (!ret)
 		ret = iommu_info_get(container, &s->info);
 	s->cc = ioctl(container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
 	close(group);
 	close(container);
 	return ret;
+}
+
+/*
+ * The group's reserved regions from sysfs (what the IOMMU driver says,
+ * independent of any VFIO backend) into r[max] as inclusive ranges,
+ * except the direct-relaxable ones, which VFIO may map over.  The number
+ * of regions, or -errno.
+ */
+static int reserved_regions(int nr, uint64_t (*r)[2], int max)
+{
+	char path[96], type[32];
+	unsigned long long start, end;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/reserved_regions", nr);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (n < max && fscanf(f, "%llx %llx %31s", &start, &end, type) == 3) {
+		if (!strcmp(type, "direct-relaxable"))
+			continue;
+		r[n][0] = start;
+		r[n][1] = end;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The reported IOVA ranges against sysfs: no range overlaps a reserved
+ * region, and every hole between two ranges starts at a region's start
+ * and ends at a region's end.
+ */
+static void check_ranges_vs_sysfs(struct __test_metadata *_metadata, int nr,
+				  const struct iommu_info *info)
+{
+	uint64_t r[32][2];
+	int n = reserved_regions(nr, r, 32);
+
+	ASSERT_LE(0, n) TH_LOG("reserved_regions of group %d: %s", nr,
+			       strerror(-n));
+	ASSERT_LT(0, info->nr_ranges);
+	for (uint32_t i = 0; i < info->nr_ranges; i++) {
+		for (int j = 0; j < n; j++) {
+			EXPECT_TRUE(info->range[i].end < r[j][0] ||
+				    info->range[i].start > r[j][1])
+				TH_LOG("range %u overlaps reserved %#llx-%#llx", i,
+				       (unsigned long long)r[j][0],
+				       (unsigned long long)r[j][1]);
+		}
+	}
+	for (uint32_t i = 0; i + 1 < info->nr_ranges; i++) {
+		uint64_t lo = info->range[i].end + 1;
+		uint64_t hi = info->range[i + 1].start - 1;
+		bool lo_ok = false, hi_ok = false;
+
+		for (int j = 0; j < n; j++) {
+			lo_ok |= r[j][0] == lo;
+			hi_ok |= r[j][1] == hi;
+		}
+		EXPECT_TRUE(lo_ok && hi_ok)
+			TH_LOG("hole %#llx-%#llx is no reserved region",
+			       (unsigned long long)lo, (unsigned long long)hi);
+	}
 }
 
 TEST_F(info, info_matches_stock)
@@ -618,6 +680,8 @@ TEST_F(info, info_matches_stock)
 
 	ASSERT_EQ(0, snapshot(self->nr, &stock, &ref));
 	ASSERT_EQ(0, snapshot(self->nr, &variant->be, &got));
+	/* Each backend's ranges are the IOMMU driver's, not only stock's. */
+	check_ranges_vs_sysfs(_metadata, self->nr, &got.info);
 
 	EXPECT_EQ(ref.info.flags, got.info.flags);
 	EXPECT_EQ(ref.info.pgsizes, got.info.pgsizes);
@@ -651,21 +715,28 @@ TEST_F(info, info_matches_stock)
  * Evidence for the NESTING row of check_extension_table: on this VT-d the
  * stock backend answers VFIO_CHECK_EXTENSION(VFIO_TYPE1_NESTING_IOMMU) = 1
  * but cannot set it up (the Intel driver has no nesting for type1), so
- * VFIO_SET_IOMMU with it fails whichever backends are loaded.  Not a
- * per-backend case: both variants check the same thing.
+ * VFIO_SET_IOMMU with it fails whichever backends are loaded.  Per
+ * variant: the failed attempt leaves the container clean, so that the
+ * variant's backend can be set on it afterwards and maps.
  */
 TEST_F(info, nesting_type_unusable_here)
 {
 	int container = vfio_open_container();
+	uint8_t *buf = memfd_buffer(SZ_4K, NULL);
 	int group;
 
+	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_LE(0, container);
 	group = vfio_open_group(container, self->nr);
 	ASSERT_LE(0, group);
 	EXPECT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU));
 	EXPECT_EQ(-EINVAL, vfio_set_iommu(container, VFIO_TYPE1_NESTING_IOMMU));
+	ASSERT_BACKEND(container, &variant->be);
+	EXPECT_EQ(0, vfio_map(container, buf, IOVA, SZ_4K));
+	EXPECT_EQ(0, vfio_unmap(container, IOVA, SZ_4K));
 	close(group);
 	close(container);
+	munmap(buf, SZ_4K);
 }
 
 TEST_HARNESS_MAIN

@@ -50,10 +50,8 @@ FIXTURE_TEARDOWN(map)
 {
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->group);
+	close_fd(&self->container);
 }
 
 /* ---- basic ---- */

@@ -54,8 +54,7 @@ FIXTURE_SETUP(mdev)
 FIXTURE_TEARDOWN(mdev)
 {
 	test_mdev_destroy(&self->mdev);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->container);
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
 }
@@ -838,7 +837,22 @@ TEST_F(mdev, test_driver_argument_checks)
 	ASSERT_MDEV_PINNED(dev, 1, 1);
 	test_cmd_unpin(IOVA, 1);
 	test_err_rw(E2BIG, IOVA, self->buf, VFIO_LU_TEST_MDEV_RW_MAX + 1, false);
-	EXPECT_EQ(-1, ioctl(dev, _IO(VFIO_TYPE, VFIO_BASE + 68), &a));
+	/* SET_MODE: short argsz, unknown flags refused; the hold mode and
+	 * back accepted. */
+	{
+		struct vfio_lu_test_mdev_mode m = { .argsz = sizeof(m) - 1 };
+
+		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
+		EXPECT_EQ(EINVAL, errno);
+		m.argsz = sizeof(m);
+		m.flags = VFIO_LU_TEST_MDEV_MODE_HOLD << 1;
+		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(0, test_mdev_set_mode(dev, VFIO_LU_TEST_MDEV_MODE_HOLD));
+		EXPECT_EQ(0, test_mdev_set_mode(dev, 0));
+	}
+	/* The first number after the driver's ioctls. */
+	EXPECT_EQ(-1, ioctl(dev, _IO(VFIO_TYPE, VFIO_BASE + 69), &a));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(0, ioctl(dev, VFIO_DEVICE_GET_INFO, &info));
 	EXPECT_EQ(VFIO_DEVICE_FLAGS_PLATFORM, info.flags);

@@ -81,12 +81,10 @@ static void bitmap_fixture_setup(struct __test_metadata *_metadata,
 static void bitmap_fixture_teardown(FIXTURE_DATA(dirty) *self)
 {
 	test_mdev_destroy(&self->mdev);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->container);
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, PG(BUF_PAGES));
-	if (self->memfd >= 0)
-		close(self->memfd);
+	close_fd(&self->memfd);
 }
 
 FIXTURE_SETUP(dirty)

@@ -45,12 +45,9 @@ FIXTURE_TEARDOWN(edu)
 {
 	if (self->buf && self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	if (self->edu.device >= 0)
-		edu_close(&self->edu);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	edu_close(&self->edu);
+	close_fd(&self->group);
+	close_fd(&self->container);
 }
 
 TEST_F(edu, round_trip)

@@ -42,31 +42,8 @@
 
 /* ---- shared by every test ---- */
 
-/* The edu device in a container of ours. */
-FIXTURE(owner) {
-	struct edu_env e;
-	long base;		/* VmLck before any mapping */
-	long pinned0;		/* pages pinned system wide before */
-};
-
-FIXTURE_SETUP(owner)
-{
-	int r;
-
-	self->e.container = self->e.group = self->e.edu.device = -1;
-	REQUIRE_EDU();
-	r = edu_env_open(&self->e, &backend_ours);
-	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
-	self->base = vmlck_kb(0);
-	ASSERT_LE(0, self->base);
-	self->pinned0 = pinned_base();
-	ASSERT_LE(0, self->pinned0);
-}
-
-FIXTURE_TEARDOWN(owner)
-{
-	edu_env_close(&self->e);
-}
+/* The edu device in a container of ours; the test process owns. */
+OWNER_FIXTURE(owner, BUF_SIZE);
 
 /* What the helper child closes on 'c' (its copies, inherited by fork). */
 static struct edu_env *child_env;
@@ -139,21 +116,15 @@ static int reusable(struct edu_env *e, uint8_t *buf)
 TEST_F(owner, owner_exits)
 {
 	long base = self->base, pinned0 = self->pinned0;
+	uint8_t *buf = self->buf;
 	struct child ch;
-	struct reply r;
-	uint8_t *buf;
 
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA + BUF_SIZE, BUF_SIZE));
 	ASSERT_EQ(base + 2 * BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(pinned0 + 2 * BUF_PAGES, pinned_settled(pinned0 + 2 * BUF_PAGES));
 
-	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
-	r = child_do(&ch, 'o');
-	ASSERT_EQ(0, r.ret);
-	ASSERT_EQ(2 * BUF_KB, r.vmlck_kb);
+	test_cmd_child_owns(&ch, self->e.container, child_extra, 2 * BUF_KB);
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(0, child_stop(&ch));
 
@@ -168,17 +139,12 @@ TEST_F(owner, owner_exits)
 TEST_F(owner, owner_execs)
 {
 	long base = self->base, pinned0 = self->pinned0;
+	uint8_t *buf = self->buf;
 	struct child ch;
 	struct reply r;
-	uint8_t *buf;
 
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
-	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
-	r = child_do(&ch, 'o');
-	ASSERT_EQ(0, r.ret);
-	ASSERT_EQ(BUF_KB, r.vmlck_kb);
+	test_cmd_child_owns(&ch, self->e.container, child_extra, BUF_KB);
 
 	/* The owner execs (its descriptors stay open across exec). */
 	r = child_do(&ch, 'e');
@@ -271,18 +237,12 @@ TEST(leaked_descriptor)
 TEST_F(owner, container_first)
 {
 	long base = self->base, pinned0 = self->pinned0;
+	uint8_t *buf = self->buf;
 	struct child ch;
-	struct reply r;
-	uint8_t *buf;
 
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	child_env = &self->e;
-	ASSERT_EQ(0, child_start(&ch, self->e.container, child_extra));
-	r = child_do(&ch, 'o');
-	ASSERT_EQ(0, r.ret);
-	ASSERT_EQ(BUF_KB, r.vmlck_kb);
+	test_cmd_child_owns(&ch, self->e.container, child_extra, BUF_KB);
 	/* The owner drops its copies, then we drop ours: released now. */
 	ASSERT_EQ(0, child_do(&ch, 'c').ret);
 	ASSERT_EQ(BUF_KB, vmlck_kb(ch.pid));	/* we still hold it */

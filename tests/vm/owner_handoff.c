@@ -48,27 +48,7 @@
 /* ---- shared by every test ---- */
 
 /* The edu device in a container of ours; the test process owns. */
-FIXTURE(owner) {
-	struct edu_env e;
-	long base;		/* VmLck before any mapping */
-};
-
-FIXTURE_SETUP(owner)
-{
-	int r;
-
-	self->e.container = self->e.group = self->e.edu.device = -1;
-	REQUIRE_EDU();
-	r = edu_env_open(&self->e, &backend_ours);
-	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
-	self->base = vmlck_kb(0);
-	ASSERT_LE(0, self->base);
-}
-
-FIXTURE_TEARDOWN(owner)
-{
-	edu_env_close(&self->e);
-}
+OWNER_FIXTURE(owner, BUF_SIZE);
 
 /* A handoff pins nothing anew: nr_foll_pin_acquired is unchanged (the net
  * count would not show a page re-pinned and released). */
@@ -97,7 +77,7 @@ static void old_vmm(void)
 	buf = memfd_buffer(BUF_SIZE, &memfd);
 	CK(buf != MAP_FAILED);
 	CK(vfio_map(e.container, buf, BUF_IOVA, BUF_SIZE) == 0);
-	CK(vmlck_kb(0) >= BUF_KB);
+	CK(vmlck_kb(0) == BUF_KB);
 	CK(edu_dma_round_trip(&e.edu, buf, BUF_IOVA, 1) == 0);
 	/* Guest memory the new VMM must see: written now, read after exec. */
 	fill_pattern(buf + 0x40000, 0x10000, 42);
@@ -211,24 +191,18 @@ TEST(seed_sequence)
 
 TEST_F(owner, fork_and_back)
 {
-	long base = self->base, pinned0, acquired0;
+	long base = self->base, pinned0 = self->pinned0, acquired0;
+	uint8_t *buf = self->buf;
 	struct child ch;
 	struct reply r;
-	uint8_t *buf;
 
-	pinned0 = pinned_base();
-	ASSERT_LE(0, pinned0);
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 1));
 
 	acquired0 = pin_acquired_now();
-	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
-	r = child_do(&ch, 'o');
-	ASSERT_EQ(0, r.ret);
-	ASSERT_EQ(BUF_KB, r.vmlck_kb);	/* fork starts at 0 */
+	/* fork starts at 0: the child's VmLck is what it took over */
+	test_cmd_child_owns(&ch, self->e.container, NULL, BUF_KB);
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_NO_NEW_PINS(acquired0);
 	/* The parent is no longer the owner: it may not map. */
@@ -270,13 +244,10 @@ FIXTURE(two) {
 
 FIXTURE_SETUP(two)
 {
-	int r;
-
-	self->e.container = self->e.group = self->e.edu.device = -1;
+	self->e = (struct edu_env)EDU_ENV_NONE;
 	self->memfd = -1;
 	REQUIRE_EDU();
-	r = edu_env_open(&self->e, &backend_ours);
-	ASSERT_EQ(0, r) TH_LOG("edu with vfio_iommu_lu: %s", strerror(-r));
+	open_edu_env(&backend_ours, &self->e);
 	self->base = vmlck_kb(0);
 	ASSERT_LE(0, self->base);
 	self->buf = memfd_buffer(BUF_SIZE, &self->memfd);
@@ -290,8 +261,7 @@ FIXTURE_SETUP(two)
 FIXTURE_TEARDOWN(two)
 {
 	edu_env_close(&self->e);
-	if (self->memfd >= 0)
-		close(self->memfd);
+	close_fd(&self->memfd);
 }
 
 /* Still owned by us, at the old vaddrs, charged once, DMA working. */
@@ -455,18 +425,14 @@ TEST_F(owner, rlimit_too_low)
  */
 TEST_F(owner, child_cannot_pin)
 {
-	long base, pinned0;
+	long base = self->base, pinned0 = self->pinned0;
+	uint8_t *buf = self->buf;
 	struct child ch;
 	struct reply r;
-	uint8_t *buf;
 
 	ASSERT_EQ(0, set_memlock_limit(4u << 20));
 	ASSERT_EQ(0, drop_cap_ipc_lock());
-	base = vmlck_kb(0);
-	pinned0 = pinned_base();
-	ASSERT_LE(0, pinned0);
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 
 	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
@@ -494,15 +460,13 @@ TEST_F(owner, child_cannot_pin)
 
 TEST_F(owner, many_mappings)
 {
-	long base = self->base, pinned0, acquired0;
+	long base = self->base, pinned0 = self->pinned0, acquired0;
 	struct timespec t0, t1;
 	struct child ch;
 	struct reply r;
 	uint8_t *buf;
 	uint64_t unmapped = 0;
 
-	pinned0 = pinned_base();
-	ASSERT_LE(0, pinned0);
 	buf = memfd_buffer(MANY_SIZE, NULL);
 	ASSERT_NE(MAP_FAILED, buf);
 	for (size_t i = 0; i < MANY; i++)
@@ -536,13 +500,9 @@ TEST_F(owner, many_mappings)
 
 TEST_F(owner, repeated_handoffs)
 {
-	long base = self->base, pinned0, pinned1, acquired0;
-	uint8_t *buf;
+	long base = self->base, pinned0 = self->pinned0, pinned1, acquired0;
+	uint8_t *buf = self->buf;
 
-	pinned0 = pinned_base();
-	ASSERT_LE(0, pinned0);
-	buf = memfd_buffer(BUF_SIZE, NULL);
-	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
 	pinned1 = pinned_settled(pinned0 + BUF_SIZE / 4096);
 	ASSERT_EQ(pinned0 + BUF_SIZE / 4096, pinned1);
@@ -550,12 +510,8 @@ TEST_F(owner, repeated_handoffs)
 	acquired0 = pin_acquired_now();
 	for (int i = 0; i < 40; i++) {
 		struct child ch;
-		struct reply r;
 
-		ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
-		r = child_do(&ch, 'o');
-		ASSERT_EQ(0, r.ret);
-		ASSERT_EQ(BUF_KB, r.vmlck_kb);
+		test_cmd_child_owns(&ch, self->e.container, NULL, BUF_KB);
 		ASSERT_EQ(base, vmlck_kb(0));
 		ASSERT_EQ(0, change_owner(self->e.container));
 		ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
