@@ -261,15 +261,28 @@ static inline void __open_edu_env(struct __test_metadata *_metadata,
 	}
 
 /*
- * A helper child (child.h) takes ownership of container: it answers 0 and
- * its VmLck is kb afterwards.
+ * A handoff pins nothing anew: nr_foll_pin_acquired is what it was before
+ * (acquired0, from pin_acquired_now()).  The net pinned count would not
+ * show a page re-pinned and released again.
+ */
+#define ASSERT_NO_NEW_PINS(acquired0) do {				\
+	ASSERT_LE(0, (acquired0)) TH_LOG("nr_foll_pin_acquired unreadable"); \
+	ASSERT_EQ((acquired0), pin_acquired_now())			\
+		TH_LOG("pages were pinned during a handoff");		\
+} while (0)
+
+/*
+ * A helper child (child.h) takes ownership of container: it answers 0,
+ * its VmLck is kb afterwards, and nothing was pinned anew.
  */
 #define test_cmd_child_owns(ch, container, extra, kb) do {		\
+	long __acquired = pin_acquired_now();				\
 	struct reply __r;						\
 	ASSERT_EQ(0, child_start((ch), (container), (extra)));		\
 	__r = child_do((ch), 'o');					\
 	ASSERT_EQ(0, __r.ret);						\
 	ASSERT_EQ((long)(kb), __r.vmlck_kb);				\
+	ASSERT_NO_NEW_PINS(__acquired);					\
 } while (0)
 
 /* A test_mdev that owns nothing yet (for teardowns). */

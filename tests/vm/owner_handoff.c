@@ -50,12 +50,6 @@
 /* The edu device in a container of ours; the test process owns. */
 OWNER_FIXTURE(owner, BUF_SIZE);
 
-/* A handoff pins nothing anew: nr_foll_pin_acquired is unchanged (the net
- * count would not show a page re-pinned and released). */
-#define ASSERT_NO_NEW_PINS(acquired0) do {				\
-	ASSERT_LE(0, (acquired0));					\
-	ASSERT_EQ((acquired0), pin_acquired_now());			\
-} while (0)
 
 /* ---- the seed's sequence, across exec ---- */
 
@@ -280,6 +274,7 @@ static uint8_t *remap(FIXTURE_DATA(two) *t)
 TEST_F(two, partial_staging)
 {
 	FIXTURE_DATA(two) *t = self;
+	long acquired0 = pin_acquired_now();
 	struct child ch;
 	uint8_t *view;
 
@@ -306,10 +301,12 @@ TEST_F(two, partial_staging)
 				 BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
 	ASSERT_EQ(0, change_owner(t->e.container));
 	ASSERT_EQ(t->base + BUF_KB, vmlck_kb(0));
+	ASSERT_NO_NEW_PINS(acquired0);
 	munmap(t->buf, BUF_SIZE);	/* the old view is no longer needed */
 	ASSERT_EQ(0, edu_dma_round_trip(&t->e.edu, view, BUF_IOVA, 6));
 	/* Staged vaddrs were installed: an unchanged commit is fine. */
 	ASSERT_EQ(0, change_owner(t->e.container));
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, vfio_unmap(t->e.container, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(t->base, vmlck_kb(0));
 }
@@ -318,6 +315,7 @@ TEST_F(two, partial_staging)
 static void enxio_case(struct __test_metadata *_metadata, FIXTURE_DATA(two) *t,
 		       uint8_t *bad)
 {
+	long acquired0 = pin_acquired_now();
 	uint8_t *view = remap(t);
 
 	ASSERT_NE(MAP_FAILED, bad);
@@ -331,6 +329,7 @@ static void enxio_case(struct __test_metadata *_metadata, FIXTURE_DATA(two) *t,
 	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
 	ASSERT_EQ(0, change_owner(t->e.container));
 	ASSERT_EQ(t->base + BUF_KB, vmlck_kb(0));
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, edu_dma_round_trip(&t->e.edu, view, BUF_IOVA, 8));
 }
 
@@ -376,7 +375,7 @@ TEST_F(two, enxio_other_offset_or_permissions)
 /* Private memory never changes owner, even at the same vaddr after fork. */
 TEST_F(owner, enxio_private_after_fork)
 {
-	long base = self->base;
+	long base = self->base, acquired0;
 	struct child ch;
 	void *anon;
 
@@ -386,8 +385,10 @@ TEST_F(owner, enxio_private_after_fork)
 	memset(anon, 1, BUF_SIZE);
 	ASSERT_EQ(0, vfio_map(self->e.container, anon, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, anon, BUF_IOVA, 1));
+	acquired0 = pin_acquired_now();
 	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(-ENXIO, child_do(&ch, 'o').ret);
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, anon, BUF_IOVA, 2));
@@ -395,7 +396,7 @@ TEST_F(owner, enxio_private_after_fork)
 
 TEST_F(owner, rlimit_too_low)
 {
-	long base = self->base;
+	long base = self->base, acquired0;
 	struct child ch;
 	struct reply r;
 	uint8_t *big;
@@ -407,8 +408,10 @@ TEST_F(owner, rlimit_too_low)
 	ASSERT_EQ(base + 4 * BUF_KB, vmlck_kb(0));
 	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(0, child_do(&ch, 'l').ret);
+	acquired0 = pin_acquired_now();
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(-ENOMEM, r.ret);
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, r.vmlck_kb);		/* nothing charged to it */
 	ASSERT_EQ(base + 4 * BUF_KB, vmlck_kb(0));	/* nor taken from us */
 	ASSERT_EQ(-EPERM, child_do(&ch, 'm').ret);	/* still not the owner */
@@ -425,7 +428,7 @@ TEST_F(owner, rlimit_too_low)
  */
 TEST_F(owner, child_cannot_pin)
 {
-	long base = self->base, pinned0 = self->pinned0;
+	long base = self->base, pinned0 = self->pinned0, acquired0;
 	uint8_t *buf = self->buf;
 	struct child ch;
 	struct reply r;
@@ -438,9 +441,11 @@ TEST_F(owner, child_cannot_pin)
 	ASSERT_EQ(0, child_start(&ch, self->e.container, NULL));
 	ASSERT_EQ(-EPERM, child_do(&ch, 'm').ret);
 	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
+	acquired0 = pin_acquired_now();
 	r = child_do(&ch, 'o');
 	ASSERT_EQ(0, r.ret);
 	ASSERT_EQ(BUF_KB, r.vmlck_kb);
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(-ENOMEM, child_do(&ch, 'm').ret);
 	/* The parent cannot map around it either. */
 	ASSERT_EQ(-EPERM, vfio_map(self->e.container, buf, BUF_IOVA + BUF_SIZE,
