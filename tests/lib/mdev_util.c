@@ -107,6 +107,32 @@ int test_mdev_create_in(struct test_mdev *m, int container)
 	return 0;
 }
 
+int test_mdev_container_open(struct test_mdev *m, const struct backend *be,
+			     int *container)
+{
+	int c = vfio_open_container(), ret;
+
+	*container = -1;
+	if (c < 0)
+		return c;
+	ret = vfio_open_group(c, m->group_nr);
+	if (ret < 0)
+		goto err_close;
+	m->group = ret;
+	ret = backend_set(c, be);
+	if (!ret)
+		ret = test_mdev_open_device(m);
+	if (ret)
+		goto err_close;
+	*container = c;
+	return 0;
+
+err_close:
+	test_mdev_close(m);
+	close(c);
+	return ret;
+}
+
 int test_mdev_open_device(struct test_mdev *m)
 {
 	int fd = ioctl(m->group, VFIO_GROUP_GET_DEVICE_FD, m->uuid);

@@ -30,6 +30,14 @@ int test_mdev_create(struct test_mdev *m);
  * caller sets the IOMMU and then calls test_mdev_open_device().  0 or
  * -errno; on error nothing is left behind. */
 int test_mdev_create_in(struct test_mdev *m, int container);
+/*
+ * A new container holding the created instance m's group, set to backend
+ * be and proven (backend_set()), device open: *container and m's fds set.
+ * 0 or -errno (nothing left open but the instance).
+ */
+struct backend;
+int test_mdev_container_open(struct test_mdev *m, const struct backend *be,
+			     int *container);
 /* VFIO_GROUP_GET_DEVICE_FD by UUID; the container must have an IOMMU set.
  * 0 or -errno. */
 int test_mdev_open_device(struct test_mdev *m);

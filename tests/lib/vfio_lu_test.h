@@ -202,11 +202,15 @@ static inline void __open_mdev(struct __test_metadata *_metadata,
 			       const struct backend *be, int *container,
 			       struct test_mdev *m)
 {
-	*container = vfio_open_container();
-	ASSERT_LE(0, *container);
-	ASSERT_EQ(0, test_mdev_create_in(m, *container));
-	ASSERT_BACKEND(*container, be);
-	ASSERT_EQ(0, test_mdev_open_device(m));
+	int r;
+
+	ASSERT_EQ(0, test_mdev_create(m));
+	r = test_mdev_container_open(m, be, container);
+	if (r && r != -EPROTO && be->ours && !module_loaded(OURS_MODULE))
+		TH_LOG("%s is not loaded in this VM", OURS_MODULE);
+	ASSERT_EQ(0, r) TH_LOG("test mdev with %s: %s", be->name,
+			       r == -EPROTO ? "the wrong backend answered" :
+			       strerror(-r));
 }
 #define open_mdev(be, container, m)					\
 	__open_mdev(_metadata, (be), (container), (m))

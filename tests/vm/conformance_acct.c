@@ -238,10 +238,9 @@ TEST_F(acct, exit_releases)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		int c = vfio_open_container();
-		int g = c < 0 ? -1 : vfio_open_group(c, edu_group_nr());
+		int c, g;
 
-		if (g < 0 || backend_set(c, &variant->be))
+		if (edu_container_open(&variant->be, &c, &g))
 			_exit(2);
 		if (vfio_map(c, self->buf, IOVA, SZ_2M))
 			_exit(3);
@@ -267,15 +266,11 @@ TEST_F(acct, exit_releases_mdev_pins)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		int c = vfio_open_container();
+		int c;
 
-		if (c < 0)
-			_exit(2);
-		self->mdev.group = vfio_open_group(c, self->mdev.group_nr);
-		if (self->mdev.group < 0 || backend_set(c, &variant->be))
+		if (test_mdev_container_open(&self->mdev, &variant->be, &c))
 			_exit(3);
-		if (test_mdev_open_device(&self->mdev) ||
-		    vfio_map(c, self->buf, IOVA, SZ_1M) ||
+		if (vfio_map(c, self->buf, IOVA, SZ_1M) ||
 		    test_mdev_pin(self->mdev.device, IOVA, 16, PIN_RW, NULL) ||
 		    test_mdev_pin(self->mdev.device, IOVA, 4, PIN_RW, NULL))
 			_exit(4);

@@ -586,21 +586,14 @@ struct info_snapshot {
 	int cc;
 };
 
-static int snapshot(int nr, const struct backend *be, struct info_snapshot *s)
+static int snapshot(const struct backend *be, struct info_snapshot *s)
 {
 	int container, group, ret;
 
-	container = vfio_open_container();
-	if (container < 0)
-		return container;
-	group = vfio_open_group(container, nr);
-	if (group < 0) {
-		close(container);
-		return group;
-	}
-	ret = backend_set(container, be);
-	if (!ret)
-		ret = iommu_info_get(container, &s->info);
+	ret = edu_container_open(be, &container, &group);
+	if (ret)
+		return ret;
+	ret = iommu_info_get(container, &s->info);
 	s->cc = ioctl(container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
 	close(group);
 	close(container);
@@ -678,8 +671,8 @@ TEST_F(info, info_matches_stock)
 	static const struct backend stock = BACKEND_STOCK;
 	struct info_snapshot ref, got;
 
-	ASSERT_EQ(0, snapshot(self->nr, &stock, &ref));
-	ASSERT_EQ(0, snapshot(self->nr, &variant->be, &got));
+	ASSERT_EQ(0, snapshot(&stock, &ref));
+	ASSERT_EQ(0, snapshot(&variant->be, &got));
 	/* Each backend's ranges are the IOMMU driver's, not only stock's. */
 	check_ranges_vs_sysfs(_metadata, self->nr, &got.info);
 

@@ -236,13 +236,8 @@ static void old_vmm(const struct test_mdev *given, int pin_mode)
 	long acquired0;
 	uint8_t *buf;
 
-	container = vfio_open_container();
-	CK(container >= 0);
 	m.group = m.device = -1;
-	m.group = vfio_open_group(container, m.group_nr);
-	CK(m.group >= 0);
-	CK(backend_set(container, &backend_ours) == 0);
-	CK(test_mdev_open_device(&m) == 0);
+	CK(test_mdev_container_open(&m, &backend_ours, &container) == 0);
 	buf = memfd_buffer(PG(NPAGES), &memfd);
 	CK(buf != MAP_FAILED);
 	memset(buf, 0, PG(NPAGES));
