@@ -71,6 +71,9 @@
  * @hold: VFIO_LU_TEST_MDEV_MODE_HOLD: notifications do not unpin; reset
  *	at open
  * @held_refs: references forgotten without unpinning in @hold mode
+ * @stall: VFIO_LU_TEST_MDEV_MODE_STALL: notifications wait on @idle until
+ *	it clears; reset at open
+ * @stalled: notifications waiting now
  */
 struct tmdev {
 	struct vfio_device vdev;
@@ -86,6 +89,8 @@ struct tmdev {
 	u64 last_unmap_length;
 	bool hold;
 	u64 held_refs;
+	bool stall;
+	u64 stalled;
 };
 
 static struct tmdev *to_tmdev(struct vfio_device *vdev)
@@ -357,6 +362,7 @@ static long tmdev_ioctl_status(struct tmdev *t, void __user *uarg)
 	arg.last_unmap_iova = t->last_unmap_iova;
 	arg.last_unmap_length = t->last_unmap_length;
 	arg.held_refs = t->held_refs;
+	arg.stalled = t->stalled;
 	mutex_unlock(&t->lock);
 
 	return copy_to_user(uarg, &arg, minsz) ? -EFAULT : 0;
@@ -369,12 +375,16 @@ static long tmdev_ioctl_set_mode(struct tmdev *t, void __user *uarg)
 
 	if (copy_from_user(&arg, uarg, minsz))
 		return -EFAULT;
-	if (arg.argsz < minsz || arg.flags & ~VFIO_LU_TEST_MDEV_MODE_HOLD)
+	if (arg.argsz < minsz ||
+	    arg.flags & ~(VFIO_LU_TEST_MDEV_MODE_HOLD |
+			  VFIO_LU_TEST_MDEV_MODE_STALL))
 		return -EINVAL;
 
 	mutex_lock(&t->lock);
 	t->hold = arg.flags & VFIO_LU_TEST_MDEV_MODE_HOLD;
+	t->stall = arg.flags & VFIO_LU_TEST_MDEV_MODE_STALL;
 	mutex_unlock(&t->lock);
+	wake_up_all(&t->idle);		/* a stalled notification goes on */
 	return 0;
 }
 
@@ -435,6 +445,20 @@ static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	else
 		last = ULONG_MAX;	/* wraps: up to the end of the space */
 
+	/*
+	 * @stall: wait, bounded, before claiming @busy, so that the device's
+	 * own ioctls (SET_MODE ends the wait) still run meanwhile.
+	 */
+	mutex_lock(&t->lock);
+	if (t->stall) {
+		t->stalled++;
+		mutex_unlock(&t->lock);
+		wait_event_timeout(t->idle, !READ_ONCE(t->stall), 10 * HZ);
+		mutex_lock(&t->lock);
+		t->stalled--;
+	}
+	mutex_unlock(&t->lock);
+
 	tmdev_claim(t);
 	mutex_lock(&t->lock);
 	hold = t->hold;
@@ -464,6 +488,7 @@ static int tmdev_open_device(struct vfio_device *vdev)
 	t->last_unmap_length = 0;
 	t->hold = false;
 	t->held_refs = 0;
+	t->stall = false;
 	mutex_unlock(&t->lock);
 	return 0;
 }

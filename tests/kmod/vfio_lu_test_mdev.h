@@ -158,7 +158,9 @@ struct vfio_lu_test_mdev_rw {
  * @unmap_released: pin references released by those notifications.
  * @last_unmap_iova, @last_unmap_length: arguments of the latest one.
  * @held_refs: pin references the device kept when notified in
- *	VFIO_LU_TEST_MDEV_MODE_HOLD (appended: reported when argsz covers it).
+ *	VFIO_LU_TEST_MDEV_MODE_HOLD (appended: reported when argsz covers the whole structure).
+ * @stalled: a notification is waiting now in VFIO_LU_TEST_MDEV_MODE_STALL
+ *	(appended, likewise).
  *
  * Return: 0; EINVAL (argsz, flags); EFAULT.
  */
@@ -172,6 +174,7 @@ struct vfio_lu_test_mdev_status {
 	__aligned_u64	last_unmap_iova;
 	__aligned_u64	last_unmap_length;
 	__aligned_u64	held_refs;
+	__aligned_u64	stalled;
 };
 #define VFIO_LU_TEST_MDEV_STATUS	_IO(VFIO_TYPE, VFIO_BASE + 67)
 
@@ -193,6 +196,13 @@ struct vfio_lu_test_mdev_status {
  *	the mapping meanwhile.  For the backend those pages stay pinned by a
  *	device that does not let go.  Never use it on stock
  *	vfio_iommu_type1, which retries such an unmap and then BUGs.
+ *	VFIO_LU_TEST_MDEV_MODE_STALL: a notification first waits until the
+ *	mode is set again without this flag (or 10 seconds pass), holding
+ *	none of the device's own locks, then goes on as the other flags
+ *	say; status.stalled shows it waiting.  It keeps a backend's unmap or
+ *	teardown in progress for as long as a test needs to look at it.
+ *	Only for vfio_iommu_lu, which notifies without its own lock held
+ *	(stock type1 notifies with its locks held).
  *
  * Return: 0; EINVAL (argsz, unknown flags); EFAULT.
  */
@@ -200,6 +210,7 @@ struct vfio_lu_test_mdev_mode {
 	__u32	argsz;
 	__u32	flags;
 #define VFIO_LU_TEST_MDEV_MODE_HOLD	(1 << 0)
+#define VFIO_LU_TEST_MDEV_MODE_STALL	(1 << 1)
 };
 #define VFIO_LU_TEST_MDEV_SET_MODE	_IO(VFIO_TYPE, VFIO_BASE + 68)
 

@@ -845,7 +845,7 @@ TEST_F(mdev, test_driver_argument_checks)
 		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
 		EXPECT_EQ(EINVAL, errno);
 		m.argsz = sizeof(m);
-		m.flags = VFIO_LU_TEST_MDEV_MODE_HOLD << 1;
+		m.flags = VFIO_LU_TEST_MDEV_MODE_STALL << 1;
 		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
 		EXPECT_EQ(EINVAL, errno);
 		EXPECT_EQ(0, test_mdev_set_mode(dev, VFIO_LU_TEST_MDEV_MODE_HOLD));

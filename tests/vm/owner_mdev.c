@@ -11,11 +11,13 @@
  *                          most for the duration of an ioctl, never on
  *                          userspace.  Then the owner exits while the device
  *                          keeps asking and holds a pin it will not let go
- *                          (VFIO_LU_TEST_MDEV_MODE_HOLD): requests fail at
- *                          once (ESRCH while the dead owner's mappings are
- *                          being torn down, EINVAL once they are gone), the
+ *                          (VFIO_LU_TEST_MDEV_MODE_HOLD), and the teardown
+ *                          is held in the device's callback (_MODE_STALL):
+ *                          meanwhile pin, dma_rw, MAP_DMA and
+ *                          CHANGE_DMA_OWNER fail at once with ESRCH; the
  *                          device is told to drop its pins (unmap_calls),
- *                          and nothing stays pinned anyway
+ *                          nothing stays pinned anyway, and later requests
+ *                          fail with EINVAL (nothing mapped)
  *   unmap_with_held_pins   an unmap whose device does not let go: EBUSY
  *                          after the backend asked it, the mapping and its
  *                          charge kept; released with the container
@@ -209,33 +211,54 @@ TEST_F(owner_mdev, pins_during_handoffs)
 	}
 
 	/* Last round: the child owns and exits, while the device holds a
-	 * pin it will not let go of when told. */
+	 * pin it will not let go of when told, and holds the teardown's
+	 * first notification until we have looked. */
 	{
 		struct child ch;
 
 		ASSERT_EQ(0, child_start(&ch, container, NULL));
 		ASSERT_EQ(0, child_do(&ch, 'o').ret);
 		ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
-						VFIO_LU_TEST_MDEV_MODE_HOLD));
+						VFIO_LU_TEST_MDEV_MODE_HOLD |
+						VFIO_LU_TEST_MDEV_MODE_STALL));
 		ASSERT_EQ(0, test_mdev_pin(self->m.device, BUF_IOVA + PG(1), 1,
 					   PIN_RW, NULL));
 		usleep(20 * 1000);
 		atomic_store(&p.expect_ok, 0);
 		ASSERT_EQ(0, child_stop(&ch));
 	}
-	/* Everything goes, while the device keeps asking. */
-	t0 = now_ms();
-	ASSERT_EQ(pinned0, pinned_settled(pinned0));
-	TH_LOG("teardown seen after %.1f ms", now_ms() - t0);
-	/* The owner is gone: a new request fails at once. */
+	/* The owner is gone; its teardown waits in the device's callback. */
+	for (int i = 0; i < 500; i++) {
+		ASSERT_EQ(0, test_mdev_status(self->m.device, &st));
+		if (st.stalled)
+			break;
+		usleep(10 * 1000);
+	}
+	ASSERT_EQ(1, st.stalled) TH_LOG("the teardown never notified the device");
+	/* Meanwhile every request fails at once: the owner's mm is gone. */
 	t0 = now_ms();
 	{
-		int r = test_mdev_pin(self->m.device, BUF_IOVA + PG(2), 1,
-				      PIN_RW, NULL);
+		uint64_t v = 1;
 
-		EXPECT_TRUE(r == -ESRCH || r == -EINVAL) TH_LOG("pin: %d", r);
+		EXPECT_EQ(-ESRCH, test_mdev_pin(self->m.device, BUF_IOVA + PG(2),
+						1, PIN_RW, NULL));
+		EXPECT_EQ(-ESRCH, test_mdev_rw(self->m.device, BUF_IOVA + PG(2),
+					       &v, sizeof(v), true));
+		EXPECT_EQ(-ESRCH, vfio_map(container, buf, BUF_IOVA + BUF_SIZE,
+					   PG(1)));
+		EXPECT_EQ(-ESRCH, change_owner(container));
 	}
-	EXPECT_LT(now_ms() - t0, 5000.0);
+	EXPECT_LT(now_ms() - t0, 1000.0);
+	usleep(50 * 1000);	/* the pinner asks meanwhile too */
+	/* Let the teardown go on. */
+	ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
+					VFIO_LU_TEST_MDEV_MODE_HOLD));
+	t0 = now_ms();
+	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	TH_LOG("teardown done %.1f ms after the stall ended", now_ms() - t0);
+	/* Nothing is mapped any more. */
+	EXPECT_EQ(-EINVAL, test_mdev_pin(self->m.device, BUF_IOVA + PG(2), 1,
+					 PIN_RW, NULL));
 	usleep(100 * 1000);
 	atomic_store(&p.stop, 1);
 	ASSERT_EQ(0, pthread_join(thread, NULL));
@@ -243,9 +266,8 @@ TEST_F(owner_mdev, pins_during_handoffs)
 	TH_LOG("%ld requests, slowest %.1f ms; after the owner died: %ld "
 	       "ESRCH, %ld EINVAL", p.requests, p.max_ms, p.esrch, p.einval);
 	EXPECT_EQ(0, p.failures_while_ok) TH_LOG("first error %d", p.first_error);
-	/* The pinner asks throughout the dead owner's teardown (longer here
-	 * for the held pin the backend asks about repeatedly): it sees its
-	 * requests refused with ESRCH, at once (max_ms below). */
+	/* The pinner asked during the held teardown: refused with ESRCH, at
+	 * once (max_ms below). */
 	EXPECT_LT(0, p.esrch);
 	EXPECT_EQ(0, p.other_failures_after)
 		TH_LOG("first other error after the owner died: %d",
