@@ -181,7 +181,7 @@ static int capget_self(struct __user_cap_data_struct data[2])
 		.pid = 0,
 	};
 
-	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
+	return neg_errno(syscall(SYS_capget, &hdr, data));
 }
 
 bool cap_ipc_lock_effective(void)
@@ -222,7 +222,7 @@ int set_memlock_limit(uint64_t bytes)
 {
 	struct rlimit rl = { .rlim_cur = bytes, .rlim_max = bytes };
 
-	return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
+	return neg_errno(setrlimit(RLIMIT_MEMLOCK, &rl));
 }
 
 void *memfd_buffer_ro(size_t size)

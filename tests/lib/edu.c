@@ -30,7 +30,7 @@ static int region_info(int device, uint32_t index, struct vfio_region_info *info
 	memset(info, 0, sizeof(*info));
 	info->argsz = sizeof(*info);
 	info->index = index;
-	return ioctl(device, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
+	return neg_errno(ioctl(device, VFIO_DEVICE_GET_REGION_INFO, info));
 }
 
 static int enable_bus_master(int device)

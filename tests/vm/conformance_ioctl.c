@@ -69,7 +69,7 @@ FIXTURE_TEARDOWN(ioctl)
 
 static int raw_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	return neg_errno(ioctl(fd, cmd, arg));
 }
 
 /* A MAP_DMA argument at the start of the scratch pages, garbage behind. */
