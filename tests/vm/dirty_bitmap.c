@@ -663,9 +663,11 @@ TEST_F(dirty, reads_race_pins)
 TEST_F(dirty_owner, bits_survive_owner_change)
 {
 	int to_child[2], to_parent[2], status;
+	long acquired0;
 	uint8_t *alias;
 	pid_t pid;
 	char c;
+
 	test_cmd_map(IOVA, self->buf, PG(64));
 	test_cmd_dirty(START);
 	ASSERT_EQ(0, pin(self, IOVA + PG(3)));
@@ -673,6 +675,7 @@ TEST_F(dirty_owner, bits_survive_owner_change)
 
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
+	acquired0 = pin_acquired_now();
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -685,11 +688,14 @@ TEST_F(dirty_owner, bits_survive_owner_change)
 	}
 	ASSERT_EQ(1, read(to_parent[0], &c, 1));
 	ASSERT_EQ('o', c);
+	ASSERT_NO_NEW_PINS(acquired0);	/* the device's pin moved, no re-pin */
 	/* The child owns the mappings: a write goes through its mm (the
 	 * same shared memory) and is dirty all the same. */
 	ASSERT_EQ(0, write_rw(self, IOVA + PG(9), 1));
 	ASSERT_EQ(0x5a, self->buf[PG(9)]);
+	acquired0 = pin_acquired_now();
 	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(1, write(to_child[1], &c, 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
@@ -709,7 +715,9 @@ TEST_F(dirty_owner, bits_survive_owner_change)
 	ASSERT_EQ(0, write_rw(self, IOVA + PG(11), 1));
 	test_cmd_map_flags(IOVA, alias, PG(64), VFIO_DMA_MAP_FLAG_VADDR);
 	ASSERT_EQ(0, write_rw(self, IOVA + PG(12), 1));
+	acquired0 = pin_acquired_now();
 	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_NO_NEW_PINS(acquired0);
 	ASSERT_EQ(0, write_rw(self, IOVA + PG(13), 1));
 	test_cmd_read_bits(IOVA, 64, 3, 11, 12, 13, END);
 	test_cmd_read_bits(IOVA, 64, 3, END);
