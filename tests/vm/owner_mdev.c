@@ -18,6 +18,10 @@
  *                          device is told to drop its pins (unmap_calls),
  *                          nothing stays pinned anyway, and later requests
  *                          fail with EINVAL (nothing mapped)
+ *   new_owner_limit_governs_pins
+ *                          the new owner's RLIMIT_MEMLOCK and CAP_IPC_LOCK
+ *                          govern later device pins, both ways; VmLck of
+ *                          the pins held across the handoff exact
  *   unmap_with_held_pins   an unmap whose device does not let go: EBUSY
  *                          after the backend asked it, the mapping and its
  *                          charge kept; released with the container
@@ -182,6 +186,55 @@ TEST_F(owner_mdev, pins_charged_to_owner)
 	ASSERT_EQ(0, test_mdev_unpin(self->m.device, BUF_IOVA + PG(3), 2));
 	ASSERT_EQ(0, test_mdev_unpin(self->m.device, BUF_IOVA + PG(9), 1));
 	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
+}
+
+/*
+ * After a handoff the new owner's own RLIMIT_MEMLOCK and CAP_IPC_LOCK
+ * govern the device's pins, both ways: a child under a 4 MiB limit
+ * without the capability takes over and the device may pin exactly 4 MiB
+ * from its mm; back to the test process (capable), the charge comes back
+ * exact and more pins are allowed.
+ */
+TEST_F(owner_mdev, new_owner_limit_governs_pins)
+{
+	const uint64_t extra_iova = BUF_IOVA + 16 * BUF_SIZE;
+	const size_t extra_size = BUF_SIZE + PG(1);
+	int dev = self->m.device;
+	long base = self->base;
+	uint8_t *extra;
+	struct child ch;
+	struct reply r;
+
+	extra = memfd_buffer(extra_size, NULL);
+	ASSERT_NE(MAP_FAILED, extra);
+	ASSERT_EQ(0, vfio_map(self->container, extra, extra_iova, extra_size));
+	ASSERT_EQ(0, child_start(&ch, self->container, NULL));
+	ASSERT_EQ(0, child_do(&ch, 'l').ret);	/* 4 MiB, no CAP_IPC_LOCK */
+	r = child_do(&ch, 'o');
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(0, r.vmlck_kb);
+	/* Up to the child's limit exactly (1024 pages), not one page more. */
+	ASSERT_EQ(0, test_mdev_pin(dev, BUF_IOVA, BUF_PAGES, PIN_RW, NULL));
+	ASSERT_EQ(0, test_mdev_pin(dev, extra_iova, BUF_PAGES, PIN_RW, NULL));
+	ASSERT_EQ(4096, vmlck_kb(ch.pid));
+	ASSERT_EQ(-ENOMEM, test_mdev_pin(dev, extra_iova + BUF_SIZE, 1, PIN_RW,
+					 NULL));
+	ASSERT_EQ(4096, vmlck_kb(ch.pid));
+	ASSERT_EQ(base, vmlck_kb(0));
+	/* Back to us: the charge moves exactly, and our capability, not the
+	 * child's limit, governs the next pin. */
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(0, vmlck_kb(ch.pid));
+	ASSERT_EQ(base + 4096, vmlck_kb(0));
+	ASSERT_EQ(0, child_stop(&ch));
+	ASSERT_EQ(0, test_mdev_pin(dev, extra_iova + BUF_SIZE, 1, PIN_RW, NULL));
+	ASSERT_EQ(base + 4100, vmlck_kb(0));
+	ASSERT_EQ(0, test_mdev_unpin(dev, BUF_IOVA, BUF_PAGES));
+	ASSERT_EQ(0, test_mdev_unpin(dev, extra_iova, BUF_PAGES + 1));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(0, vfio_unmap(self->container, extra_iova, extra_size));
+	munmap(extra, extra_size);
 	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
 }
 
