@@ -6,7 +6,9 @@
  * bitmaps whose size is not a multiple of 8 bytes, a huge sparse mapping
  * read through a 1 TiB range, clear-on-read, pinned pages marked again,
  * mappings created while tracking, UNMAP with GET_DIRTY_BITMAP over
- * several mappings and its argument checks, a copy that faults, the edu
+ * several mappings and its argument checks (and a faulting copy, which
+ * keeps the mapping and its bits), a read whose copy faults, one write
+ * across two mappings (both marked), the edu
  * device's all-dirty rule at unaligned offsets, 4096 one-page mappings
  * side by side, reads racing pins.  On our backend only (stock
  * has no VFIO_CHANGE_DMA_OWNER): the bits survive an owner change to a
@@ -422,6 +424,56 @@ TEST_F(dirty, unmap_bitmap_unwritable)
 					&unmapped));
 	test_cmd_read_bits(IOVA, 64, 9, END);
 	test_cmd_unmap(IOVA, PG(64), PG(64));
+	test_cmd_dirty(STOP);
+}
+
+/*
+ * An unmap whose bitmap copy faults (a read-only page): EFAULT, and the
+ * mapping and its bits stay: the next read reports them, a plain unmap
+ * then removes it.
+ */
+TEST_F(dirty, unmap_bitmap_copy_faults)
+{
+	uint8_t *ro = mmap(NULL, PG(1), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	uint64_t unmapped = 0;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	map_rec(IOVA, 0, PG(64));
+	test_cmd_dirty(START);
+	ASSERT_EQ(0, write_rw(self, IOVA + PG(9), 1));
+	ASSERT_EQ(0, pin(self, IOVA + PG(20)));
+	EXPECT_EQ(-EFAULT, unmap_bitmap(self->container, IOVA, PG(64), 0,
+					PAGE_SZ, ro, 8, &unmapped));
+	/* Still mapped, bits kept.  (The device was asked to drop its pins
+	 * before the copy, as for any unmap, and did: its page is reported
+	 * once more, then no longer.) */
+	test_err_map(EEXIST, IOVA, self->buf, PG(1));
+	test_cmd_read_bits(IOVA, 64, 9, 20, END);
+	test_cmd_read_bits(IOVA, 64, END);
+	test_cmd_unmap(IOVA, PG(64), PG(64));
+	test_cmd_dirty(STOP);
+	munmap(ro, PG(1));
+}
+
+/*
+ * One vfio_dma_rw write spanning two adjacent mappings dirties a page in
+ * each: the last page of A and the first of B, nothing else.
+ */
+TEST_F(dirty, write_across_two_mappings)
+{
+	map_rec(IOVA, 0, PG(3));
+	map_rec(IOVA + PG(3), PG(100), PG(61));
+	test_cmd_dirty(START);
+	ASSERT_EQ(0, write_rw(self, IOVA + PG(3) - 8, 16));
+	test_cmd_read_bits(IOVA, 64, 2, 3, END);
+	/* The bytes landed in both mappings' memory. */
+	EXPECT_EQ(0x5a, self->buf[PG(3) - 1]);
+	EXPECT_EQ(0x5a, self->buf[PG(100)]);
+	/* Across the two with a whole page in between (2, 3 and 4). */
+	ASSERT_EQ(0, write_rw(self, IOVA + PG(3) - 1, PG(1) + 2));
+	test_cmd_read_bits(IOVA, 64, 2, 3, 4, END);
+	test_cmd_read_bits(IOVA, 64, END);
 	test_cmd_dirty(STOP);
 }
 
