@@ -19,6 +19,10 @@
  *                      limit once it owns
  *   many_mappings      thousands of mappings moved at once
  *   repeated_handoffs  ownership back and forth, no locked_vm or pin growth
+ *   unmap_by_non_owner the refund goes to the owner; an empty container
+ *                      belongs to whoever maps first
+ *   canary_sealed      the owner's canary vma cannot be unmapped,
+ *                      mprotected, moved or copied by fork
  *
  * Every test proves our backend answered (backend_set()), and checks that
  * a handoff pins nothing anew: the system's acquired-pin counter, not only
@@ -224,6 +228,114 @@ TEST_F(owner, fork_and_back)
 	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(base, vmlck_kb(0));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+}
+
+/*
+ * Anyone holding the descriptor may unmap; the refund goes to the owner,
+ * exactly, not to the caller.  An empty container belongs to whoever
+ * maps first.
+ */
+TEST_F(owner, unmap_by_non_owner)
+{
+	long base = self->base, pinned0 = self->pinned0, acquired0;
+	uint8_t *buf = self->buf;
+	struct child ch;
+	struct reply r;
+
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE / 2));
+	ASSERT_EQ(0, vfio_map(self->e.container, buf + BUF_SIZE / 2,
+			      BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
+	test_cmd_child_owns(&ch, self->e.container, NULL, BUF_KB);
+	ASSERT_EQ(base, vmlck_kb(0));
+	acquired0 = pin_acquired_now();
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE / 2));
+	ASSERT_EQ(BUF_KB / 2, vmlck_kb(ch.pid));
+	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(pinned0 + BUF_SIZE / 2 / 4096,
+		  pinned_settled(pinned0 + BUF_SIZE / 2 / 4096));
+	ASSERT_NO_NEW_PINS(acquired0);
+	/* The child still owns what is left: we may not map. */
+	ASSERT_EQ(-EPERM, vfio_map(self->e.container, buf, BUF_IOVA,
+				   BUF_SIZE / 2));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf + BUF_SIZE / 2,
+					BUF_IOVA + BUF_SIZE / 2, 12));
+	/* The rest too: the container is empty, the owner owes nothing. */
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA + BUF_SIZE / 2,
+				BUF_SIZE / 2));
+	ASSERT_EQ(0, vmlck_kb(ch.pid));
+	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	/* Whoever maps first owns it now: us, and the child may not map. */
+	ASSERT_EQ(0, vfio_map(self->e.container, buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
+	r = child_do(&ch, 'm');
+	ASSERT_EQ(-EPERM, r.ret);
+	ASSERT_EQ(0, r.vmlck_kb);
+	ASSERT_EQ(0, child_stop(&ch));
+	/* Its exit changes nothing for us. */
+	ASSERT_EQ(base + BUF_KB, vmlck_kb(0));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 13));
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(base, vmlck_kb(0));
+}
+
+/* The canary vmas in this process's /proc/self/maps: their number, and
+ * the address of the first in *addr. */
+static int canaries(void **addr)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "[vfio_iommu_lu owner]"))
+			continue;
+		if (!n++ && addr)
+			*addr = (void *)strtoul(line, NULL, 16);
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The canary vma: one in the owner's mm, none in a forked child's
+ * (VM_DONTCOPY); userspace can neither unmap, mprotect nor move it
+ * (sealed), nor make fork copy it (MADV_DOFORK refused).
+ */
+TEST_F(owner, canary_sealed)
+{
+	void *canary = NULL;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, canaries(NULL));
+	ASSERT_EQ(0, vfio_map(self->e.container, self->buf, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(1, canaries(&canary));
+	EXPECT_EQ(-1, munmap(canary, 4096));
+	EXPECT_EQ(EPERM, errno);
+	/* Even to the protection it has (sealed); never readable (its file
+	 * is not). */
+	EXPECT_EQ(-1, mprotect(canary, 4096, PROT_NONE));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, mprotect(canary, 4096, PROT_READ));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(MAP_FAILED, mremap(canary, 4096, 8192, MREMAP_MAYMOVE));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, madvise(canary, 4096, MADV_DOFORK));
+	EXPECT_EQ(EINVAL, errno);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(canaries(NULL) == 0 ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("a forked child got a canary");
+	/* Nothing fired: still mapped, charged, working. */
+	ASSERT_EQ(1, canaries(NULL));
+	ASSERT_EQ(self->base + BUF_KB, vmlck_kb(0));
+	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, self->buf, BUF_IOVA, 14));
+	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
 }
 
 /* ---- errors: nothing changes ---- */
