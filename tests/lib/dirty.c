@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Dirty page tracking ioctls as plain calls; see vfio_lu_test.h. */
+/* Dirty page tracking ioctls as plain calls; see vfio_lu_test.h.  The
+ * unmap with a bitmap is beside the other unmaps, in vfio_util.c. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,28 +34,4 @@ int dirty_get_bitmap(int container, uint64_t iova, uint64_t size,
 	a.g.bitmap.size = bits_size;
 	a.g.bitmap.data = bits;
 	return neg_errno(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &a));
-}
-
-int dirty_unmap_bitmap(int container, uint64_t iova, uint64_t size,
-		       uint32_t flags, uint64_t pgsize, void *bits,
-		       uint64_t bits_size, uint64_t *unmapped)
-{
-	struct {
-		struct vfio_iommu_type1_dma_unmap u;
-		struct vfio_bitmap b;
-	} a;
-	int ret;
-
-	memset(&a, 0, sizeof(a));
-	a.u.argsz = sizeof(a);
-	a.u.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | flags;
-	a.u.iova = iova;
-	a.u.size = size;
-	a.b.pgsize = pgsize;
-	a.b.size = bits_size;
-	a.b.data = bits;
-	ret = neg_errno(ioctl(container, VFIO_IOMMU_UNMAP_DMA, &a));
-	if (unmapped)
-		*unmapped = a.u.size;
-	return ret;
 }

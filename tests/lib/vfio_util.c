@@ -163,12 +163,19 @@ int vfio_stage_vaddr(int container, void *vaddr, uint64_t iova,
 			    size);
 }
 
-int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
-		   uint64_t iova, uint64_t size, uint64_t *unmapped)
+/* UNMAP_DMA with every field given and, if bitmap, a struct vfio_bitmap
+ * behind the argument (GET_DIRTY_BITMAP). */
+static int unmap_with(int container, uint32_t argsz, uint32_t flags,
+		      uint64_t iova, uint64_t size,
+		      const struct vfio_bitmap *bitmap, uint64_t *unmapped)
 {
+	/* Room for callers that pass an argsz beyond the struct. */
 	struct {
 		struct vfio_iommu_type1_dma_unmap unmap;
-		uint8_t tail[64];
+		union {
+			struct vfio_bitmap bitmap;
+			uint8_t tail[64];
+		};
 	} arg;
 	int ret;
 
@@ -177,10 +184,32 @@ int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
 	arg.unmap.flags = flags;
 	arg.unmap.iova = iova;
 	arg.unmap.size = size;
+	if (bitmap)
+		arg.bitmap = *bitmap;
 	ret = neg_errno(ioctl(container, VFIO_IOMMU_UNMAP_DMA, &arg));
 	if (unmapped)
 		*unmapped = arg.unmap.size;
 	return ret;
+}
+
+int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
+		   uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	return unmap_with(container, argsz, flags, iova, size, NULL, unmapped);
+}
+
+int dirty_unmap_bitmap(int container, uint64_t iova, uint64_t size,
+		       uint32_t flags, uint64_t pgsize, void *bits,
+		       uint64_t bits_size, uint64_t *unmapped)
+{
+	struct vfio_bitmap b = {
+		.pgsize = pgsize, .size = bits_size, .data = bits,
+	};
+
+	return unmap_with(container,
+			  sizeof(struct vfio_iommu_type1_dma_unmap) + sizeof(b),
+			  VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | flags, iova,
+			  size, &b, unmapped);
 }
 
 int vfio_unmap(int container, uint64_t iova, uint64_t size)
