@@ -489,10 +489,17 @@ void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group)
 	if (WARN_ON(!d))
 		goto out_unlock;
 
+	/*
+	 * Its device may have written any page it could reach since the
+	 * last read, which only counted it while it was attached: mark them
+	 * before the domain (and with it dma->pinned) can go.
+	 */
+	if (!group->pinned_scope) {
+		lu_dirty_mark_unscoped(iommu);
+		iommu->nr_unscoped_groups--;
+	}
 	iommu_detach_group(d->domain, iommu_group);
 	list_del(&group->next);
-	if (!group->pinned_scope)
-		iommu->nr_unscoped_groups--;
 	lu_group_free(group);
 
 	if (list_empty(&d->groups)) {
@@ -523,7 +530,7 @@ out_last:
 	    list_empty(&iommu->emulated_groups))
 		lu_dma_remove_all(iommu);
 out_unlock:
-	mutex_unlock(&iommu->lock);
+	lu_unlock(iommu);
 }
 
 /* Release: detach and forget every group; domains stay for unmapping. */

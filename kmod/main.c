@@ -76,7 +76,110 @@ static void *lu_open(unsigned long type)
 	INIT_LIST_HEAD(&iommu->ranges);
 	iommu->pgsize_bitmap = PAGE_MASK;
 	INIT_WORK(&iommu->owner_gone, lu_owner_gone_work);
+	INIT_LIST_HEAD(&iommu->canaries);
+	INIT_LIST_HEAD(&iommu->dead_segs);
 	return iommu;
+}
+
+/* Notifications of a mapping before its devices' pins count as stuck. */
+#define LU_GONE_NOTIFY_ROUNDS	10
+
+/*
+ * Ask devices to drop the pins they hold in mappings of a dead owner, a
+ * bounded number of rounds.  Each step rechecks, under the lock, that the
+ * owner is still dead: once the container was emptied and mapped again by
+ * a new owner, nothing may be notified on the old one's behalf.
+ */
+static void lu_owner_gone_notify(struct lu_iommu *iommu)
+{
+	unsigned int round;
+
+	for (round = 0; round < LU_GONE_NOTIFY_ROUNDS; round++) {
+		dma_addr_t cursor = 0;
+		bool found = false;
+
+		for (;;) {
+			dma_addr_t iova = 0;
+			size_t size = 0;
+			struct lu_dma *dma;
+
+			mutex_lock(&iommu->lock);
+			if (!lu_owner_dead(iommu)) {
+				mutex_unlock(&iommu->lock);
+				return;
+			}
+			for (dma = lu_dma_first(iommu, cursor, U64_MAX); dma;
+			     dma = lu_dma_next(dma)) {
+				if (!RB_EMPTY_ROOT(&dma->pfns)) {
+					iova = dma->iova;
+					size = dma->size;
+					break;
+				}
+			}
+			mutex_unlock(&iommu->lock);
+			if (!size)
+				break;
+			found = true;
+			lu_notify_dma_unmap(iommu, iova, size);
+			cursor = iova + size;
+			if (!cursor)
+				break;	/* the last mapping ends at 2^64 */
+		}
+		if (!found)
+			return;
+	}
+}
+
+/**
+ * lu_owner_gone_work - close-on-exit/exec, in process context
+ * @work: lu_iommu.owner_gone
+ *
+ * The owner's canary fired: devices are asked to drop their pins, then
+ * every mapping is unmapped, unpinned and unaccounted (the dead mm's
+ * locked_vm needs no refund) and the owner forgotten: anyone may map into
+ * the empty container again.  A mapping in which a device still holds
+ * pins after being asked is left in place, with its pins, and reported:
+ * pages are never pulled from under a live driver.  Such mappings go with
+ * a later unmap (once the device lets go) or with the container.  Runs in
+ * the normal lock order (lu_iommu.lock, then an mmap_lock).
+ */
+void lu_owner_gone_work(struct work_struct *work)
+{
+	struct lu_iommu *iommu = container_of(work, struct lu_iommu,
+					      owner_gone);
+	struct rb_node *node, *next;
+	unsigned long stuck = 0;
+
+	mutex_lock(&iommu->lock);
+	if (!lu_owner_dead(iommu)) {
+		/* Ownership moved before we ran: nothing is ours to do. */
+		mutex_unlock(&iommu->lock);
+		return;
+	}
+	mutex_unlock(&iommu->lock);
+
+	lu_owner_gone_notify(iommu);
+
+	mutex_lock(&iommu->lock);
+	if (lu_owner_dead(iommu)) {
+		for (node = rb_first(&iommu->dmas); node; node = next) {
+			struct lu_dma *dma = rb_entry(node, struct lu_dma, node);
+
+			next = rb_next(node);
+			if (!RB_EMPTY_ROOT(&dma->pfns)) {
+				stuck++;
+				continue;
+			}
+			lu_dma_remove(iommu, dma);
+			cond_resched();
+		}
+		if (stuck)
+			pr_warn_ratelimited("vfio_iommu_lu: owner gone, but devices keep pages of %lu mappings pinned; they stay until unmapped\n",
+					    stuck);
+		else
+			lu_owner_release(iommu);
+	}
+	lu_unlock(iommu);
 }
 
 /*
@@ -88,8 +191,16 @@ static void lu_release(void *iommu_data)
 {
 	struct lu_iommu *iommu = iommu_data;
 
-	/* The canary vma may outlive us: it must not queue work any more. */
-	lu_owner_silence(iommu);
+	/* The canary vmas may outlive us: they must not queue work any more. */
+	mutex_lock(&iommu->lock);
+	if (iommu->owner.canary) {
+		/* Borrowed from the list about to go; refunds need the mm. */
+		lu_canary_disarm(iommu->owner.canary);
+		iommu->owner.canary = NULL;
+	}
+	lu_canaries_release(iommu);
+	mutex_unlock(&iommu->lock);
+	cancel_work_sync(&iommu->owner_gone);
 
 	mutex_lock(&iommu->lock);
 	lu_groups_release(iommu);
@@ -97,10 +208,10 @@ static void lu_release(void *iommu_data)
 	lu_domains_release(iommu);
 	lu_ranges_free(&iommu->ranges);
 	WARN_ON(iommu->locked_vm);
-	mutex_unlock(&iommu->lock);
+	lu_owner_release(iommu);
+	lu_unlock(iommu);
 
 	WARN_ON(!list_empty(&iommu->devices));
-	lu_owner_release(iommu);
 	lu_batch_fini(&iommu->batch);
 	mutex_destroy(&iommu->lock);
 	kfree(iommu);
