@@ -507,6 +507,7 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dirty_bitmap in userspace, followed for
  *	GET_BITMAP by struct vfio_iommu_type1_dirty_bitmap_get
+ * @ucmd: its fixed part (argsz and flags checked)
  *
  * Exactly one flag.  START and STOP are idempotent.  GET_BITMAP reports
  * the pages dirtied in [iova, iova + size) since the previous read (or
@@ -518,18 +519,14 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
  * not started); -EFAULT (nothing is consumed); -EINTR (killed while
  * faulting the bitmap in); -ENOMEM (START, or a read's scratch buffer).
  */
-long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg,
+			  union lu_ucmd *ucmd)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap,
 					 flags);
-	const u32 known = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
-			  VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
-			  VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	struct vfio_iommu_type1_dirty_bitmap d;
+	struct vfio_iommu_type1_dirty_bitmap d = ucmd->dirty;
 
-	if (copy_from_user(&d, uarg, minsz))
-		return -EFAULT;
-	if (d.argsz < minsz || (d.flags & ~known) || hweight32(d.flags) != 1)
+	if (hweight32(d.flags) != 1)
 		return -EINVAL;
 
 	switch (d.flags) {

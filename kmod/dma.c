@@ -121,27 +121,23 @@ static int (*const lu_info_caps[])(struct lu_iommu *iommu,
  * lu_ioctl_get_info - VFIO_IOMMU_GET_INFO
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_info in userspace
+ * @ucmd: its fixed part, up to iova_pgsizes (argsz checked)
  *
  * Reports the IOMMU page sizes and, as a capability chain, the valid IOVA
  * ranges and the number of mappings still available.  If argsz is too
  * small for the chain, argsz is raised and cap_offset left 0.
  *
- * Return: 0; -EINVAL (argsz below the fixed part), -EFAULT, -ENOMEM.
+ * Return: 0; -EFAULT, -ENOMEM.
  */
-long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
+		       union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
-					 iova_pgsizes);
-	struct vfio_iommu_type1_info info = {};
+	struct vfio_iommu_type1_info info = ucmd->info;
 	struct vfio_info_cap caps = {};
 	size_t outsz;
 	unsigned int i;
 	int ret = 0;
 
-	if (copy_from_user(&info, uarg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
 	outsz = min_t(size_t, info.argsz, sizeof(info));
 
 	mutex_lock(&iommu->lock);
@@ -274,28 +270,21 @@ out_unlock:
  * lu_ioctl_map_dma - VFIO_IOMMU_MAP_DMA
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_map in userspace
+ * @ucmd: its copy (argsz and flags checked)
  *
  * Flags: VFIO_DMA_MAP_FLAG_READ and/or _WRITE (at least one): a new
  * mapping.  VFIO_DMA_MAP_FLAG_VADDR alone: stage a new vaddr for the
  * mapping with exactly this iova and size, installed by the next
  * VFIO_CHANGE_DMA_OWNER (owner.c); with READ or WRITE: EINVAL.
  *
- * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_map() or
- * lu_owner_stage_vaddr().
+ * Return: 0; -EINVAL; the errors of lu_map() or lu_owner_stage_vaddr().
  */
-long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,
+		      union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map,
-					 size);
-	const u32 known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
-			  VFIO_DMA_MAP_FLAG_VADDR;
-	struct vfio_iommu_type1_dma_map map;
+	struct vfio_iommu_type1_dma_map map = ucmd->map;
 	int prot = 0;
 
-	if (copy_from_user(&map, uarg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || (map.flags & ~known))
-		return -EINVAL;
 	/* Don't let a 64-bit field be truncated. */
 	if (map.iova != (dma_addr_t)map.iova ||
 	    map.vaddr != (unsigned long)map.vaddr ||
@@ -433,6 +422,7 @@ out_unlock:
  * lu_ioctl_unmap_dma - VFIO_IOMMU_UNMAP_DMA
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_unmap in userspace
+ * @ucmd: its fixed part, up to size (argsz and flags checked)
  *
  * Flags: VFIO_DMA_UNMAP_FLAG_ALL (iova and size must be 0).  Refused with
  * EINVAL: VFIO_DMA_UNMAP_FLAG_VADDR (never offered).
@@ -441,24 +431,17 @@ out_unlock:
  * dirty bits of the mappings removed (dirty.c).  On success .size is set
  * to the number of bytes unmapped (0 if the range held no mapping).
  *
- * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_unmap().
+ * Return: 0; -EFAULT; -EINVAL; the errors of lu_unmap().
  */
-long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg,
+			union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
-					 size);
-	const u32 known = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
-			  VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL;
-	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_iommu_type1_dma_unmap unmap = ucmd->unmap;
 	struct vfio_iommu_type1_dma_unmap __user *u = uarg;
 	struct vfio_bitmap bitmap, *pbitmap = NULL;
 	u64 unmapped = 0;
 	int ret;
 
-	if (copy_from_user(&unmap, uarg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || (unmap.flags & ~known))
-		return -EINVAL;
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		return -EINVAL;
 	if (unmap.iova != (dma_addr_t)unmap.iova)

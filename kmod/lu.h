@@ -311,6 +311,23 @@ static inline bool lu_pfn_reserved(unsigned long pfn)
 	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
 }
 
+/*
+ * An ioctl's argument as main.c copied it in: the fixed part every caller
+ * must pass (each op's minimum size), argsz and flags already checked;
+ * the rest of the structure reads 0.  The handler still has the user
+ * pointer for what follows the fixed part and for results.
+ */
+union lu_ucmd {
+	struct {
+		__u32	argsz;
+		__u32	flags;
+	} hdr;
+	struct vfio_iommu_type1_info		info;
+	struct vfio_iommu_type1_dma_map		map;
+	struct vfio_iommu_type1_dma_unmap	unmap;
+	struct vfio_iommu_type1_dirty_bitmap	dirty;
+};
+
 /* iova.c: the IOVA-keyed trees (mappings, device pins) and valid ranges */
 struct lu_dma *lu_dma_first(struct lu_iommu *iommu, dma_addr_t start,
 			    dma_addr_t last);
@@ -364,7 +381,8 @@ struct mm_struct *lu_owner_mmget(struct lu_iommu *iommu);
 int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 			 unsigned long vaddr, size_t size);
 void lu_dma_unstage(struct lu_dma *dma);
-long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
+			   union lu_ucmd *ucmd);
 
 /* pin.c: pinning, IOMMU mapping of pinned pages, locked_vm accounting */
 int lu_batch_init(struct lu_batch *batch);
@@ -382,16 +400,19 @@ void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
 		    struct lu_dma *dma, dma_addr_t iova, size_t size);
 
 /* dma.c: MAP/UNMAP/GET_INFO and the mapping life cycle */
-long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg);
-long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg);
-long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
+		       union lu_ucmd *ucmd);
+long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,
+		      union lu_ucmd *ucmd);
+long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg,
+			union lu_ucmd *ucmd);
 void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma);
 void lu_dma_remove_all(struct lu_iommu *iommu);
 
 /* domain.c: groups, domains, reserved regions, replay */
 int lu_attach_group(void *iommu_data, struct iommu_group *iommu_group,
 		    enum vfio_group_type type);
-void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group);
+void lu_group_detach(struct lu_iommu *iommu, struct iommu_group *iommu_group);
 struct iommu_domain *lu_group_iommu_domain(void *iommu_data,
 					   struct iommu_group *iommu_group);
 struct lu_group *lu_group_find(struct lu_iommu *iommu,
@@ -418,7 +439,8 @@ void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma);
  * .dirty_pgshift and lu_dma.dirty are dirty.c's alone; ownership changes
  * and staged vaddrs never touch them.
  */
-long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg,
+			  union lu_ucmd *ucmd);
 int lu_dirty_cap_migration(struct lu_iommu *iommu,
 			   struct vfio_info_cap *caps);
 int lu_dirty_map(struct lu_iommu *iommu, struct lu_dma *dma);

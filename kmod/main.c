@@ -23,6 +23,7 @@
  */
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/vfio.h>
 
 #include <vfio_lu.h>
@@ -217,6 +218,19 @@ static void lu_release(void *iommu_data)
 	kfree(iommu);
 }
 
+/* ops->detach_group.  Never fails. */
+static void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group)
+{
+	struct lu_iommu *iommu = iommu_data;
+
+	mutex_lock(&iommu->lock);
+	lu_group_detach(iommu, iommu_group);
+	/* Holding a group is what entitles a container to its mappings. */
+	if (list_empty(&iommu->domains) && list_empty(&iommu->emulated_groups))
+		lu_dma_remove_all(iommu);
+	lu_unlock(iommu);
+}
+
 static long lu_check_extension(struct lu_iommu *iommu, unsigned long ext)
 {
 	switch (ext) {
@@ -239,16 +253,49 @@ static long lu_check_extension(struct lu_iommu *iommu, unsigned long ext)
 	}
 }
 
-/* Container ioctls other than VFIO_CHECK_EXTENSION: arg is a pointer. */
-static const struct {
-	unsigned int cmd;
-	long (*fn)(struct lu_iommu *iommu, void __user *uarg);
-} lu_ioctls[] = {
-	{ VFIO_IOMMU_GET_INFO,		lu_ioctl_get_info },
-	{ VFIO_IOMMU_MAP_DMA,		lu_ioctl_map_dma },
-	{ VFIO_IOMMU_UNMAP_DMA,		lu_ioctl_unmap_dma },
-	{ VFIO_IOMMU_DIRTY_PAGES,	lu_ioctl_dirty_pages },
-	{ VFIO_CHANGE_DMA_OWNER,	lu_ioctl_change_owner },
+/*
+ * Container ioctls other than VFIO_CHECK_EXTENSION.  Each names the fixed
+ * part of its argument (copied in, and the least argsz accepted) and the
+ * flags it knows; lu_ioctl() makes those checks once, in Type1v2's order:
+ * the copy (EFAULT), then argsz and unknown flags (EINVAL).  GET_INFO's
+ * flags are an output and are not checked; CHANGE_DMA_OWNER takes no
+ * argument.
+ */
+struct lu_ioctl_op {
+	unsigned int	cmd;
+	size_t		min_size;
+	bool		check_flags;
+	u32		known_flags;
+	long (*fn)(struct lu_iommu *iommu, void __user *uarg,
+		   union lu_ucmd *ucmd);
+};
+
+#define LU_IOCTL_OP(_cmd, _fn, _struct, _last, _flags) {		\
+	.cmd = _cmd, .fn = _fn,						\
+	.min_size = offsetofend(_struct, _last),			\
+	.check_flags = true, .known_flags = _flags,			\
+}
+
+static const struct lu_ioctl_op lu_ioctls[] = {
+	{
+		.cmd = VFIO_IOMMU_GET_INFO, .fn = lu_ioctl_get_info,
+		.min_size = offsetofend(struct vfio_iommu_type1_info,
+					iova_pgsizes),
+	},
+	LU_IOCTL_OP(VFIO_IOMMU_MAP_DMA, lu_ioctl_map_dma,
+		    struct vfio_iommu_type1_dma_map, size,
+		    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+		    VFIO_DMA_MAP_FLAG_VADDR),
+	LU_IOCTL_OP(VFIO_IOMMU_UNMAP_DMA, lu_ioctl_unmap_dma,
+		    struct vfio_iommu_type1_dma_unmap, size,
+		    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+		    VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL),
+	LU_IOCTL_OP(VFIO_IOMMU_DIRTY_PAGES, lu_ioctl_dirty_pages,
+		    struct vfio_iommu_type1_dirty_bitmap, flags,
+		    VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+		    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+		    VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP),
+	{ .cmd = VFIO_CHANGE_DMA_OWNER, .fn = lu_ioctl_change_owner },
 };
 
 /*
@@ -258,6 +305,9 @@ static const struct {
 static long lu_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
 {
 	struct lu_iommu *iommu = iommu_data;
+	void __user *uarg = (void __user *)arg;
+	const struct lu_ioctl_op *op = NULL;
+	union lu_ucmd ucmd = {};
 	unsigned int i;
 
 	if (cmd == VFIO_CHECK_EXTENSION)
@@ -266,9 +316,18 @@ static long lu_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(lu_ioctls); i++) {
 		if (lu_ioctls[i].cmd == cmd)
-			return lu_ioctls[i].fn(iommu, (void __user *)arg);
+			op = &lu_ioctls[i];
 	}
-	return -ENOTTY;
+	if (!op)
+		return -ENOTTY;
+	if (op->min_size) {
+		if (copy_from_user(&ucmd, uarg, op->min_size))
+			return -EFAULT;
+		if (ucmd.hdr.argsz < op->min_size ||
+		    (op->check_flags && (ucmd.hdr.flags & ~op->known_flags)))
+			return -EINVAL;
+	}
+	return op->fn(iommu, uarg, &ucmd);
 }
 
 static const struct vfio_iommu_driver_ops lu_ops = {

@@ -276,6 +276,7 @@ static int lu_change_check(struct lu_iommu *iommu, struct mm_struct *mm,
  * lu_ioctl_change_owner - VFIO_CHANGE_DMA_OWNER
  * @iommu: the container
  * @uarg: unused (the ioctl takes no argument)
+ * @ucmd: unused
  *
  * Makes the caller the owner of every mapping: its mm pins and pays for
  * them from now on.  All or nothing (see the file header); the caller's
@@ -289,7 +290,8 @@ static int lu_change_check(struct lu_iommu *iommu, struct mm_struct *mm,
  * length and permissions); -ENOMEM (memory, or the caller's
  * RLIMIT_MEMLOCK without CAP_IPC_LOCK); -EINTR (killed).
  */
-long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
+			   union lu_ucmd *ucmd)
 {
 	struct lu_owner *owner = &iommu->owner, old;
 	struct mm_struct *mm = current->mm;

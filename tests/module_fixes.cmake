@@ -1,7 +1,7 @@
 # Suites of the memory-object, dirty-detach and owner-lifecycle guarantees
 # (docs/ownership.md, docs/dirty.md).  Included by tests/CMakeLists.txt.
 
-vfio_lu_add_vm_test(object_identity SOURCES vm/object_identity.c)
+vfio_lu_add_vm_test(object_identity SOURCES vm/object_identity.c TEST_MDEV)
 target_compile_options(object_identity PRIVATE -Wno-sign-compare)
 vfio_lu_add_vm_test(dirty_detach SOURCES vm/dirty_detach.c TEST_MDEV)
 target_compile_options(dirty_detach PRIVATE -Wno-sign-compare)

@@ -26,6 +26,13 @@
  *			child with the inherited vaddr, and back to a freshly
  *			exec'd image that mmaps the BAR from the preserved
  *			device fd and stages its vaddr.
+ *   swapped_vaddr_pins_nothing
+ *			MAP_DMA of a memfd (test mdev only: nothing pinned
+ *			yet), then the owner maps private memory over the
+ *			vaddr: a device pin, and the replay when edu's group
+ *			joins, fail (EFAULT) instead of pinning private memory
+ *			recorded as the memfd; with the memfd mapped back,
+ *			the pin gets the memfd's page.
  *
  * Every test proves our backend answered; vm-run fails the run on any
  * kernel report (the BUG above among them).
@@ -49,6 +56,7 @@
 #include "kselftest_harness.h"
 #include "conformance_util.h"
 #include "edu.h"
+#include "mdev_util.h"
 #include "owner_child.h"
 #include "vfio_util.h"
 
@@ -394,6 +402,75 @@ TEST_F(obj, bar_handoff_fork_and_exec)
 	ASSERT_EQ(0, wait_torn_down(self->container, avail0));
 	ASSERT_EQ(0, unmap_all(self->container));
 	munmap(bar, BAR_SIZE);
+}
+
+FIXTURE(objm) {
+	int container;
+	struct test_mdev mdev;
+};
+
+FIXTURE_SETUP(objm)
+{
+	self->container = -1;
+	self->mdev.uuid[0] = '\0';
+	self->mdev.group = self->mdev.device = -1;
+	if (!test_mdev_available())
+		SKIP(return, "the test mdev parent is not registered (load "
+		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");
+	self->container = vfio_open_container();
+	ASSERT_LE(0, self->container);
+	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
+	ASSERT_EQ(0, vfio_set_iommu(self->container, VFIO_LU_TYPE1v2_IOMMU));
+	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_DMA_OWNER));
+	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+}
+
+FIXTURE_TEARDOWN(objm)
+{
+	test_mdev_destroy(&self->mdev);
+	if (self->container >= 0)
+		close(self->container);
+}
+
+TEST_F(objm, swapped_vaddr_pins_nothing)
+{
+	const uint32_t rw = VFIO_LU_TEST_MDEV_PIN_READ |
+			    VFIO_LU_TEST_MDEV_PIN_WRITE;
+	uint8_t *buf, *alias;
+	uint64_t pfn = 0;
+	int memfd, group;
+
+	buf = memfd_buffer(FILE_SIZE, &memfd);
+	ASSERT_NE(MAP_FAILED, buf);
+	alias = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     memfd, 0);
+	ASSERT_NE(MAP_FAILED, alias);
+	alias[0] = 1;
+	ASSERT_EQ(0, vfio_map(self->container, buf, FILE_IOVA, FILE_SIZE));
+
+	/* Private memory where the memfd was recorded. */
+	ASSERT_EQ(buf, mmap(buf, FILE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	buf[0] = 2;
+	ASSERT_EQ(-EFAULT, test_mdev_pin(self->mdev.device, FILE_IOVA, 1, rw,
+					 NULL));
+	/* Nor may the IOMMU path pin it when an IOMMU group joins. */
+	if (edu_group_nr() >= 0) {
+		group = vfio_open_group(self->container, edu_group_nr());
+		ASSERT_EQ(-EFAULT, group);
+	}
+
+	/* The memfd back at the vaddr: its page is what a device gets. */
+	ASSERT_EQ(buf, mmap(buf, FILE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED, memfd, 0));
+	ASSERT_EQ(0, test_mdev_pin(self->mdev.device, FILE_IOVA, 1, rw, &pfn));
+	ASSERT_EQ(vaddr_to_pfn(alias), (int64_t)pfn);
+	ASSERT_EQ(0, test_mdev_unpin(self->mdev.device, FILE_IOVA, 1));
+	ASSERT_EQ(FILE_SIZE, unmap_all(self->container));
+	munmap(alias, FILE_SIZE);
+	munmap(buf, FILE_SIZE);
+	close(memfd);
 }
 
 int main(int argc, char **argv)
