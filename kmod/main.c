@@ -174,11 +174,13 @@ void lu_owner_gone_work(struct work_struct *work)
 			lu_dma_remove(iommu, dma);
 			cond_resched();
 		}
-		if (stuck)
+		if (stuck) {
 			pr_warn_ratelimited("vfio_iommu_lu: owner gone, but devices keep pages of %lu mappings pinned; they stay until unmapped\n",
 					    stuck);
-		else
+		} else {
+			WARN_ON(iommu->locked_vm);
 			lu_owner_release(iommu);
+		}
 	}
 	lu_unlock(iommu);
 }
