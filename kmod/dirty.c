@@ -18,7 +18,10 @@
  * reported by the next read only.  While an IOMMU-backed group that never
  * pinned is attached (lu_iommu.nr_unscoped_groups), every page of every
  * mapping the IOMMU path holds pinned is reported dirty, without touching
- * the bitmaps.
+ * the bitmaps; when such a group stops counting (it detaches, or pins for
+ * the first time and so reports its writes from then on), every one of
+ * those pages is marked in the bitmaps first, so what its device wrote
+ * since the last read is still reported by the next.
  *
  * The bitmaps and the tracking flag belong to this file alone: ownership
  * changes (owner.c) and staged vaddrs never touch them, so bits survive
@@ -29,12 +32,19 @@
  * allocated per call: the cost of a read is bounded in memory whatever the
  * size of the guest, and linear in the words of bitmap covered.
  *
- * Everything runs under lu_iommu.lock (user copies fault under it, like
- * every other user copy of the container, see lu.h's lock order).
+ * Everything runs under lu_iommu.lock, but no user page is ever faulted
+ * under it: the user bitmap may be a FUSE file or a userfaultfd region,
+ * and mediated devices must not wait for userspace.  Copies run with page
+ * faults disabled; one that would fault gives up (-EAGAIN) having cleared
+ * nothing, the caller drops the lock, faults the page in, and starts
+ * again.  A read clears its bits only once every word is delivered, under
+ * the same hold of the lock, so no bit is lost and none is set meanwhile.
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -86,6 +96,30 @@ static void lu_dirty_mark_pinned(struct lu_iommu *iommu, struct lu_dma *dma)
 
 		__set_bit((p->iova - dma->iova) >> iommu->dirty_pgshift,
 			  dma->dirty);
+	}
+}
+
+/**
+ * lu_dirty_mark_unscoped - an unscoped IOMMU-backed group stops counting
+ * @iommu: the container (lock held)
+ *
+ * Called before such a group detaches or narrows its scope: the pages it
+ * may have written are every page the IOMMU path maps, which reads
+ * reported only while the group counted.  Marks them all.
+ */
+void lu_dirty_mark_unscoped(struct lu_iommu *iommu)
+{
+	struct lu_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
+
+	if (!iommu->dirty_tracking || !iommu->nr_unscoped_groups)
+		return;
+	for (dma = lu_dma_first(iommu, 0, U64_MAX); dma;
+	     dma = lu_dma_next(dma)) {
+		if (dma->dirty && dma->pinned)
+			bitmap_set(dma->dirty, 0, lu_dirty_nbits(iommu, dma));
+		cond_resched();
 	}
 }
 
@@ -180,73 +214,41 @@ static void lu_dirty_stop(struct lu_iommu *iommu)
 /*
  * Word @k of @dma's bitmap (bits [64k, 64k + 64)), bit 0 first; bits past
  * the end of the mapping read 0 (they are never set).  Every page reads
- * dirty if @all.  With @clear the word is cleared.
+ * dirty if @all.
  */
 static u64 lu_dirty_word(struct lu_dma *dma, unsigned long nbits,
-			 unsigned long k, bool all, bool clear)
+			 unsigned long k, bool all)
 {
 	unsigned long n = min_t(unsigned long, 64, nbits - k * 64);
 	u64 w;
 
+	if (all)
+		return n == 64 ? ~0ull : (1ull << n) - 1;
 #if BITS_PER_LONG == 64
 	w = dma->dirty[k];
-	if (clear)
-		dma->dirty[k] = 0;
 #else
 	w = dma->dirty[2 * k];
 	if (n > 32)
 		w |= (u64)dma->dirty[2 * k + 1] << 32;
-	if (clear) {
-		dma->dirty[2 * k] = 0;
-		if (n > 32)
-			dma->dirty[2 * k + 1] = 0;
-	}
 #endif
-	if (all)
-		w = n == 64 ? ~0ull : (1ull << n) - 1;
 	return w;
 }
 
 /*
- * A copy of words of the user bitmap failed after their bits were read
- * and cleared: set the mapping's bits again from @buf (@n words, the
- * first being user word @uw; the mapping starts at user bit @bit_off).
- */
-static void lu_dirty_restore(struct lu_dma *dma, unsigned long nbits,
-			     unsigned long bit_off, unsigned long uw,
-			     const u64 *buf, unsigned long n)
-{
-	unsigned long i;
-
-	for (i = 0; i < n; i++) {
-		u64 w = buf[i];
-
-		while (w) {
-			unsigned long u = (uw + i) * 64 + __ffs64(w);
-
-			w &= w - 1;
-			if (u >= bit_off && u - bit_off < nbits)
-				__set_bit(u - bit_off, dma->dirty);
-		}
-	}
-}
-
-/*
  * Store the bits of @dma into the user bitmap @ubits, whose bit 0 stands
- * for @base, in chunks of @buf (LU_DIRTY_CHUNK words).  As Type1v2, the
- * words covering the mapping are written whole: the bits of the first
- * word below the mapping keep what the user bitmap held (an adjacent
- * mapping's bits), bits past the mapping's end are written 0.
+ * for @base, in chunks of @buf (LU_DIRTY_CHUNK words), with page faults
+ * disabled.  As Type1v2, the words covering the mapping are written whole:
+ * the bits of the first word below the mapping keep what the user bitmap
+ * held (an adjacent mapping's bits), bits past the mapping's end are
+ * written 0.  Nothing is cleared here (lu_dirty_clear does, after).
  *
- * With @clear (a read), the bits copied are cleared and then the pages
- * still pinned are marked again; if a copy fails, the bits not delivered
- * are set again, so none is lost.
- *
- * Return: 0 or -EFAULT.
+ * Return: 0; -EAGAIN with *@fault set to the user address that needs
+ * faulting in (a prefix may have been written; writing it again later is
+ * harmless, the bits are still set).
  */
 static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 			 u64 __user *ubits, dma_addr_t base, u64 *buf,
-			 bool clear)
+			 void __user **fault)
 {
 	unsigned long nbits = lu_dirty_nbits(iommu, dma);
 	unsigned long bit_off = (dma->iova - base) >> iommu->dirty_pgshift;
@@ -256,16 +258,20 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 	unsigned long nw = DIV_ROUND_UP(shift + nbits, 64); /* user words */
 	/* Every page is dirty: an IOMMU device that does not pin sees it. */
 	bool all = iommu->nr_unscoped_groups && dma->pinned;
-	unsigned long k = 0;
+	unsigned long k = 0, left;
 	u64 low = 0;	/* the low @shift bits of the next user word */
 	int ret = 0;
 
 	/* Every mapping has a bitmap while tracking runs (lu_dirty_map). */
 	if (WARN_ON_ONCE(!dma->dirty))
 		return -EINVAL;
+	pagefault_disable();
 	if (shift) {
-		if (get_user(low, ubits + uw0))
-			return -EFAULT;
+		if (__get_user(low, ubits + uw0)) {
+			*fault = ubits + uw0;
+			ret = -EAGAIN;
+			goto out;
+		}
 		low &= (1ull << shift) - 1;
 	}
 
@@ -273,8 +279,7 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 		unsigned long first = k, n;
 
 		for (n = 0; n < LU_DIRTY_CHUNK && k < nw; n++, k++) {
-			u64 w = k < nmw ? lu_dirty_word(dma, nbits, k, all,
-							clear) : 0;
+			u64 w = k < nmw ? lu_dirty_word(dma, nbits, k, all) : 0;
 
 			if (shift) {
 				buf[n] = low | (w << shift);
@@ -283,23 +288,26 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 				buf[n] = w;
 			}
 		}
-		if (copy_to_user(ubits + uw0 + first, buf, n * sizeof(u64))) {
-			if (clear) {
-				lu_dirty_restore(dma, nbits, bit_off,
-						 uw0 + first, buf, n);
-				/* and what the next word would carry */
-				if (shift && k < nw)
-					lu_dirty_restore(dma, nbits, bit_off,
-							 uw0 + k, &low, 1);
-			}
-			ret = -EFAULT;
+		left = __copy_to_user_inatomic(ubits + uw0 + first, buf,
+					       n * sizeof(u64));
+		if (left) {
+			/* The first byte not written is the one to fault in. */
+			*fault = (void __user *)(ubits + uw0 + first) +
+				 n * sizeof(u64) - left;
+			ret = -EAGAIN;
 			break;
 		}
-		cond_resched();
 	}
-	if (clear)
-		lu_dirty_mark_pinned(iommu, dma);
+out:
+	pagefault_enable();
 	return ret;
+}
+
+/* A read delivered @dma's bits: clear them, then mark pinned pages again. */
+static void lu_dirty_clear(struct lu_iommu *iommu, struct lu_dma *dma)
+{
+	bitmap_zero(dma->dirty, lu_dirty_nbits(iommu, dma));
+	lu_dirty_mark_pinned(iommu, dma);
 }
 
 /* Check a user bitmap as Type1v2 does.  Return: 0 or -EINVAL. */
@@ -317,14 +325,15 @@ static int lu_dirty_check_user(const struct vfio_bitmap *b, u64 size)
 }
 
 /*
- * Report (and with @clear, clear) the bits of the mappings in
- * [@iova, @last] into @b, whose first bit stands for @iova.  Lock held.
- * Return: 0; -EINVAL (not tracking, page size, a mapping bisected);
- * -ENOMEM; -EFAULT.
+ * Report (and with @clear, then clear) the bits of the mappings in
+ * [@iova, @last] into @b, whose first bit stands for @iova.  Lock held;
+ * no user page is faulted.  Return: 0; -EINVAL (not tracking, page size,
+ * a mapping bisected); -ENOMEM; -EAGAIN with *@fault set: nothing was
+ * cleared, fault the page in and call again.
  */
 static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
 			   dma_addr_t last, const struct vfio_bitmap *b,
-			   bool clear)
+			   bool clear, void __user **fault)
 {
 	u64 __user *ubits = b->data;
 	struct lu_dma *dma;
@@ -346,12 +355,48 @@ static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
 		return -ENOMEM;
 	for (dma = lu_dma_first(iommu, iova, last); dma && dma->iova <= last;
 	     dma = lu_dma_next(dma)) {
-		ret = lu_dirty_copy(iommu, dma, ubits, iova, buf, clear);
+		ret = lu_dirty_copy(iommu, dma, ubits, iova, buf, fault);
 		if (ret)
 			break;
+		cond_resched();
 	}
 	kfree(buf);
-	return ret;
+	if (ret || !clear)
+		return ret;
+	/* Every word delivered: only now are the bits consumed. */
+	for (dma = lu_dma_first(iommu, iova, last); dma && dma->iova <= last;
+	     dma = lu_dma_next(dma))
+		lu_dirty_clear(iommu, dma);
+	return 0;
+}
+
+/* Times in a row one address may need faulting in before we give up. */
+#define LU_DIRTY_FAULT_RETRIES	8
+
+/**
+ * lu_dirty_fault_in - make a user bitmap byte writable, without our lock
+ * @f: the address lu_dirty_report() could not write (f->addr), and how
+ *	often in a row it came back
+ *
+ * May wait for userspace (a userfaultfd, a FUSE server): the container
+ * lock must not be held.  A page that keeps going away again (another
+ * thread zapping it) ends in -EFAULT rather than a loop.
+ *
+ * Return: 0; -EFAULT (not writable memory); -EINTR (killed).
+ */
+int lu_dirty_fault_in(struct lu_dirty_fault *f)
+{
+	if (f->addr == f->last) {
+		if (++f->repeats > LU_DIRTY_FAULT_RETRIES)
+			return -EFAULT;
+	} else {
+		f->last = f->addr;
+		f->repeats = 0;
+	}
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	cond_resched();
+	return fault_in_safe_writeable(f->addr, 1) ? -EFAULT : 0;
 }
 
 /**
@@ -379,16 +424,19 @@ int lu_dirty_unmap_ready(struct lu_iommu *iommu, const struct vfio_bitmap *b)
  * @iova: first IOVA of the unmap
  * @last: its last IOVA (the range has been checked)
  * @b: the user bitmap (checked by lu_dirty_unmap_check())
+ * @fault: receives the user address to fault in, on -EAGAIN
  *
  * Copies the bits of the mappings about to be unmapped, without clearing
  * them: if this fails, nothing is unmapped and nothing lost.
  *
- * Return: 0; -EINVAL (not tracking, page size); -ENOMEM; -EFAULT.
+ * Return: 0; -EINVAL (not tracking, page size); -ENOMEM; -EAGAIN (drop
+ * the lock, lu_dirty_fault_in(*@fault), start the unmap again).
  */
 int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
-			  dma_addr_t last, const struct vfio_bitmap *b)
+			  dma_addr_t last, const struct vfio_bitmap *b,
+			  void __user **fault)
 {
-	return lu_dirty_report(iommu, iova, last, b, false);
+	return lu_dirty_report(iommu, iova, last, b, false, fault);
 }
 
 /**
@@ -419,6 +467,7 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
 				u32 argsz, size_t minsz)
 {
 	struct vfio_iommu_type1_dirty_bitmap_get range;
+	struct lu_dirty_fault fault = {};
 	size_t pgsize;
 	int ret;
 
@@ -433,17 +482,24 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
 	if (ret)
 		return ret;
 
-	mutex_lock(&iommu->lock);
-	pgsize = lu_pgsize(iommu);
-	ret = -EINVAL;
-	if (range.bitmap.pgsize != pgsize || (range.iova & (pgsize - 1)) ||
-	    !range.size || (range.size & (pgsize - 1)))
-		goto out_unlock;
-	ret = lu_dirty_report(iommu, range.iova, range.iova + range.size - 1,
-			      &range.bitmap, true);
-out_unlock:
-	mutex_unlock(&iommu->lock);
-	return ret;
+	for (;;) {
+		mutex_lock(&iommu->lock);
+		pgsize = lu_pgsize(iommu);
+		ret = -EINVAL;
+		if (range.bitmap.pgsize == pgsize &&
+		    !(range.iova & (pgsize - 1)) && range.size &&
+		    !(range.size & (pgsize - 1)))
+			ret = lu_dirty_report(iommu, range.iova,
+					      range.iova + range.size - 1,
+					      &range.bitmap, true, &fault.addr);
+		mutex_unlock(&iommu->lock);
+		if (ret != -EAGAIN)
+			return ret;
+		/* Nothing was consumed: fault the page in, unlocked, again. */
+		ret = lu_dirty_fault_in(&fault);
+		if (ret)
+			return ret;
+	}
 }
 
 /**
@@ -451,6 +507,7 @@ out_unlock:
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dirty_bitmap in userspace, followed for
  *	GET_BITMAP by struct vfio_iommu_type1_dirty_bitmap_get
+ * @ucmd: its fixed part (argsz and flags checked)
  *
  * Exactly one flag.  START and STOP are idempotent.  GET_BITMAP reports
  * the pages dirtied in [iova, iova + size) since the previous read (or
@@ -459,20 +516,17 @@ out_unlock:
  * Return: 0; -EINVAL (argsz, flags, a GET_BITMAP argument: range wrapping,
  * misaligned or empty, bisecting a mapping, page size other than the
  * smallest IOMMU page size, bitmap too small or not accessible, tracking
- * not started); -EFAULT; -ENOMEM (START, or a read's scratch buffer).
+ * not started); -EFAULT (nothing is consumed); -EINTR (killed while
+ * faulting the bitmap in); -ENOMEM (START, or a read's scratch buffer).
  */
-long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg,
+			  union lu_ucmd *ucmd)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap,
 					 flags);
-	const u32 known = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
-			  VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
-			  VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	struct vfio_iommu_type1_dirty_bitmap d;
+	struct vfio_iommu_type1_dirty_bitmap d = ucmd->dirty;
 
-	if (copy_from_user(&d, uarg, minsz))
-		return -EFAULT;
-	if (d.argsz < minsz || (d.flags & ~known) || hweight32(d.flags) != 1)
+	if (hweight32(d.flags) != 1)
 		return -EINVAL;
 
 	switch (d.flags) {

@@ -31,7 +31,8 @@
  * @dma: the mapping, which is freed
  *
  * Devices should have released their pins (the unmap ioctl asks them);
- * at teardown any that remain are released here.  Never fails.
+ * at container release any that remain are released here.  Never fails.
+ * The caller unlocks with lu_unlock().
  */
 void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma)
 {
@@ -45,7 +46,8 @@ void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma)
 	if (WARN_ON(dma->locked_vm))
 		lu_uncharge(iommu, dma, dma->locked_vm);
 	lu_dma_unlink(iommu, dma);
-	lu_segs_free(dma);
+	lu_object_drop(iommu, dma);	/* put at lu_unlock() */
+	lu_dma_unstage(dma);
 	lu_dirty_free(dma);
 	kfree(dma);
 	iommu->dma_avail++;
@@ -119,27 +121,23 @@ static int (*const lu_info_caps[])(struct lu_iommu *iommu,
  * lu_ioctl_get_info - VFIO_IOMMU_GET_INFO
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_info in userspace
+ * @ucmd: its fixed part, up to iova_pgsizes (argsz checked)
  *
  * Reports the IOMMU page sizes and, as a capability chain, the valid IOVA
  * ranges and the number of mappings still available.  If argsz is too
  * small for the chain, argsz is raised and cap_offset left 0.
  *
- * Return: 0; -EINVAL (argsz below the fixed part), -EFAULT, -ENOMEM.
+ * Return: 0; -EFAULT, -ENOMEM.
  */
-long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
+		       union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
-					 iova_pgsizes);
-	struct vfio_iommu_type1_info info = {};
+	struct vfio_iommu_type1_info info = ucmd->info;
 	struct vfio_info_cap caps = {};
 	size_t outsz;
 	unsigned int i;
 	int ret = 0;
 
-	if (copy_from_user(&info, uarg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
 	outsz = min_t(size_t, info.argsz, sizeof(info));
 
 	mutex_lock(&iommu->lock);
@@ -183,6 +181,7 @@ out_free:
 static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 		  unsigned long vaddr, size_t size, int prot)
 {
+	struct lu_claim claim;
 	struct mm_struct *mm;
 	struct lu_dma *dma;
 	size_t pgsize;
@@ -207,21 +206,22 @@ static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 	if (!lu_ranges_contain(&iommu->ranges, iova, iova + size - 1))
 		goto out_unlock;
 
-	ret = lu_owner_claim(iommu);
+	/* Provisional until the mapping exists: a failure changes no owner. */
+	ret = lu_owner_claim(iommu, &claim);
 	if (ret)
 		goto out_unlock;
 
 	ret = -ENOMEM;
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
 	if (!dma)
-		goto out_unlock;
+		goto err_unclaim;
 	dma->iova = iova;
 	dma->vaddr = vaddr;
 	dma->size = size;
 	dma->prot = prot;
 	dma->pfns = RB_ROOT;
-	/* What a later owner's vaddr must map (VFIO_CHANGE_DMA_OWNER). */
-	ret = lu_segs_record(dma, current->mm);
+	/* What every pin and a later owner's vaddr must map (object.c). */
+	ret = lu_object_record(dma, current->mm);
 	if (ret)
 		goto err_free;
 	/* While dirty tracking runs, its bitmap (before pinning: no undo). */
@@ -243,17 +243,26 @@ static int lu_map(struct lu_iommu *iommu, dma_addr_t iova,
 		dma->pinned = true;
 	}
 
+	/* The mapping exists: now the owner may be final (its canary). */
+	ret = lu_owner_claimed(iommu, &claim);
+	if (ret)
+		goto err_unpin;
 	lu_dma_link(iommu, dma);
 	iommu->dma_avail--;
 	mutex_unlock(&iommu->lock);
 	return 0;
 
+err_unpin:
+	if (dma->pinned)
+		lu_unmap_unpin(iommu, NULL, dma, dma->iova, dma->size);
 err_free:
-	lu_segs_free(dma);
+	lu_object_drop(iommu, dma);
 	lu_dirty_free(dma);
 	kfree(dma);
+err_unclaim:
+	lu_owner_unclaim(iommu, &claim);
 out_unlock:
-	mutex_unlock(&iommu->lock);
+	lu_unlock(iommu);
 	return ret;
 }
 
@@ -261,28 +270,21 @@ out_unlock:
  * lu_ioctl_map_dma - VFIO_IOMMU_MAP_DMA
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_map in userspace
+ * @ucmd: its copy (argsz and flags checked)
  *
  * Flags: VFIO_DMA_MAP_FLAG_READ and/or _WRITE (at least one): a new
  * mapping.  VFIO_DMA_MAP_FLAG_VADDR alone: stage a new vaddr for the
  * mapping with exactly this iova and size, installed by the next
  * VFIO_CHANGE_DMA_OWNER (owner.c); with READ or WRITE: EINVAL.
  *
- * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_map() or
- * lu_owner_stage_vaddr().
+ * Return: 0; -EINVAL; the errors of lu_map() or lu_owner_stage_vaddr().
  */
-long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,
+		      union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map,
-					 size);
-	const u32 known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
-			  VFIO_DMA_MAP_FLAG_VADDR;
-	struct vfio_iommu_type1_dma_map map;
+	struct vfio_iommu_type1_dma_map map = ucmd->map;
 	int prot = 0;
 
-	if (copy_from_user(&map, uarg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || (map.flags & ~known))
-		return -EINVAL;
 	/* Don't let a 64-bit field be truncated. */
 	if (map.iova != (dma_addr_t)map.iova ||
 	    map.vaddr != (unsigned long)map.vaddr ||
@@ -322,6 +324,7 @@ static int lu_unmap(struct lu_iommu *iommu, dma_addr_t iova, u64 size,
 	dma_addr_t last, notified_iova = 0;
 	unsigned int retries = 0;
 	struct lu_dma *dma, *next;
+	struct lu_dirty_fault fault = {};
 	size_t pgsize;
 	u64 total = 0;
 	int ret;
@@ -387,7 +390,17 @@ again:
 
 	/* The bits of what goes, all copied before anything is removed. */
 	if (bitmap) {
-		ret = lu_dirty_unmap_report(iommu, iova, last, bitmap);
+		ret = lu_dirty_unmap_report(iommu, iova, last, bitmap,
+					    &fault.addr);
+		if (ret == -EAGAIN) {
+			/* Never fault the user bitmap in under the lock. */
+			mutex_unlock(&iommu->lock);
+			ret = lu_dirty_fault_in(&fault);
+			if (ret)
+				return ret;
+			mutex_lock(&iommu->lock);
+			goto again;
+		}
 		if (ret)
 			goto out_unlock;
 	}
@@ -401,58 +414,15 @@ again:
 	*unmapped = total;
 	ret = 0;
 out_unlock:
-	mutex_unlock(&iommu->lock);
+	lu_unlock(iommu);
 	return ret;
-}
-
-/**
- * lu_dma_release_device_pins - ask devices to drop every pin they hold
- * @iommu: the container (lock not held)
- *
- * For teardown after the owner died: mappings whose devices still hold
- * pins are notified, a bounded number of times; what remains is released
- * by lu_dma_remove() anyway.
- */
-void lu_dma_release_device_pins(struct lu_iommu *iommu)
-{
-	unsigned int round;
-
-	for (round = 0; round < LU_NOTIFY_RETRIES; round++) {
-		dma_addr_t cursor = 0;
-		bool found = false;
-
-		for (;;) {
-			dma_addr_t iova = 0;
-			size_t size = 0;
-			struct lu_dma *dma;
-
-			mutex_lock(&iommu->lock);
-			for (dma = lu_dma_first(iommu, cursor, U64_MAX); dma;
-			     dma = lu_dma_next(dma)) {
-				if (!RB_EMPTY_ROOT(&dma->pfns)) {
-					iova = dma->iova;
-					size = dma->size;
-					break;
-				}
-			}
-			mutex_unlock(&iommu->lock);
-			if (!size)
-				break;
-			found = true;
-			lu_notify_dma_unmap(iommu, iova, size);
-			cursor = iova + size;
-			if (!cursor)
-				break;	/* the last mapping ends at 2^64 */
-		}
-		if (!found)
-			return;
-	}
 }
 
 /**
  * lu_ioctl_unmap_dma - VFIO_IOMMU_UNMAP_DMA
  * @iommu: the container
  * @uarg: struct vfio_iommu_type1_dma_unmap in userspace
+ * @ucmd: its fixed part, up to size (argsz and flags checked)
  *
  * Flags: VFIO_DMA_UNMAP_FLAG_ALL (iova and size must be 0).  Refused with
  * EINVAL: VFIO_DMA_UNMAP_FLAG_VADDR (never offered).
@@ -461,24 +431,17 @@ void lu_dma_release_device_pins(struct lu_iommu *iommu)
  * dirty bits of the mappings removed (dirty.c).  On success .size is set
  * to the number of bytes unmapped (0 if the range held no mapping).
  *
- * Return: 0; -EFAULT; -EINVAL (argsz, flags); the errors of lu_unmap().
+ * Return: 0; -EFAULT; -EINVAL; the errors of lu_unmap().
  */
-long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg)
+long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg,
+			union lu_ucmd *ucmd)
 {
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
-					 size);
-	const u32 known = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
-			  VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL;
-	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_iommu_type1_dma_unmap unmap = ucmd->unmap;
 	struct vfio_iommu_type1_dma_unmap __user *u = uarg;
 	struct vfio_bitmap bitmap, *pbitmap = NULL;
 	u64 unmapped = 0;
 	int ret;
 
-	if (copy_from_user(&unmap, uarg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || (unmap.flags & ~known))
-		return -EINVAL;
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		return -EINVAL;
 	if (unmap.iova != (dma_addr_t)unmap.iova)

@@ -460,39 +460,45 @@ out_unlock:
 }
 
 /**
- * lu_detach_group - ops->detach_group.  Never fails.
- * @iommu_data: the container
+ * lu_group_detach - detach and forget one group.  Never fails.
+ * @iommu: the container (lock held)
  * @iommu_group: an attached group
  *
  * When the last IOMMU-backed domain goes, the IOMMU path releases every
- * page (pages devices pinned stay pinned, and stay charged); when the
- * last group of any kind goes, every mapping goes.
+ * page (pages devices pinned stay pinned, and stay charged).  What goes
+ * with the last group of any kind is the caller's (main.c).
  */
-void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group)
+void lu_group_detach(struct lu_iommu *iommu, struct iommu_group *iommu_group)
 {
-	struct lu_iommu *iommu = iommu_data;
 	struct lu_group *group;
 	struct lu_domain *d;
 	LIST_HEAD(ranges);
 	struct rb_node *node;
 
-	mutex_lock(&iommu->lock);
+	lockdep_assert_held(&iommu->lock);
 
 	group = lu_group_in(&iommu->emulated_groups, iommu_group);
 	if (group) {
 		list_del(&group->next);
 		lu_group_free(group);
-		goto out_last;
+		return;
 	}
 
 	d = lu_domain_of(iommu, iommu_group, &group);
 	if (WARN_ON(!d))
-		goto out_unlock;
+		return;
 
+	/*
+	 * Its device may have written any page it could reach since the
+	 * last read, which only counted it while it was attached: mark them
+	 * before the domain (and with it dma->pinned) can go.
+	 */
+	if (!group->pinned_scope) {
+		lu_dirty_mark_unscoped(iommu);
+		iommu->nr_unscoped_groups--;
+	}
 	iommu_detach_group(d->domain, iommu_group);
 	list_del(&group->next);
-	if (!group->pinned_scope)
-		iommu->nr_unscoped_groups--;
 	lu_group_free(group);
 
 	if (list_empty(&d->groups)) {
@@ -516,14 +522,6 @@ void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group)
 
 	if (!lu_ranges_build(iommu, NULL, &ranges))
 		lu_ranges_replace(iommu, &ranges);
-
-out_last:
-	/* Holding a group is what entitles a container to its mappings. */
-	if (list_empty(&iommu->domains) &&
-	    list_empty(&iommu->emulated_groups))
-		lu_dma_remove_all(iommu);
-out_unlock:
-	mutex_unlock(&iommu->lock);
 }
 
 /* Release: detach and forget every group; domains stay for unmapping. */

@@ -203,3 +203,37 @@ unsigned int lu_ranges_count(struct list_head *ranges)
 		n++;
 	return n;
 }
+
+/* ---- pages pinned by devices in one mapping (struct lu_pfn, by iova) ---- */
+
+struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova)
+{
+	struct rb_node *node = dma->pfns.rb_node;
+
+	while (node) {
+		struct lu_pfn *p = rb_entry(node, struct lu_pfn, node);
+
+		if (iova < p->iova)
+			node = node->rb_left;
+		else if (iova > p->iova)
+			node = node->rb_right;
+		else
+			return p;
+	}
+	return NULL;
+}
+
+void lu_pfn_link(struct lu_dma *dma, struct lu_pfn *new)
+{
+	struct rb_node **link = &dma->pfns.rb_node, *parent = NULL;
+
+	while (*link) {
+		struct lu_pfn *p = rb_entry(*link, struct lu_pfn, node);
+
+		parent = *link;
+		link = new->iova < p->iova ? &parent->rb_left :
+					     &parent->rb_right;
+	}
+	rb_link_node(&new->node, parent, link);
+	rb_insert_color(&new->node, &dma->pfns);
+}

@@ -47,6 +47,7 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/path.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -71,7 +72,8 @@ struct lu_canary;
  *	mmget_not_zero() only for the moment we pin, charge or copy
  * @lock_cap: CAP_IPC_LOCK, as last seen in a MAP_DMA by the owner; exempts
  *	charges from RLIMIT_MEMLOCK (they are still counted in locked_vm)
- * @canary: the armed canary vma in @mm (close-on-exit/exec), or NULL
+ * @canary: the armed canary vma in @mm (close-on-exit/exec), or NULL;
+ *	borrowed from lu_iommu.canaries (canary.c)
  *
  * Every mapping's pages are pinned from @mm and charged to @mm->locked_vm.
  * Kept in one place so that ownership moves as a whole
@@ -85,23 +87,39 @@ struct lu_owner {
 	struct lu_canary	*canary;
 };
 
+/* What lu_owner_unclaim() needs to undo lu_owner_claim() (owner.c). */
+struct lu_claim {
+	struct lu_owner		old;
+	bool			switched;
+};
+
 /**
  * struct lu_seg - one piece of the memory object behind a mapping
- * @inode: the object (ihold()), NULL for anonymous memory or a hole
- * @pgoff: page offset in @inode of the first page
+ * @mapping: the object's identity (object.c), NULL if it has none
+ *	(anonymous or private memory, a hole, an anon-inode file)
+ * @path: holds @mapping's inode and its mount, when @mapping is the
+ *	file's own; empty otherwise
+ * @ino: @mapping's inode number (hardens the identity of objects we
+ *	cannot hold)
+ * @first: index in the mapping of its first page
+ * @pgoff: page offset in @mapping of the first page
  * @npages: length in pages
- * @flags: VM_READ, VM_WRITE, VM_SHARED of the vma it came from
+ * @flags: VM_READ, VM_WRITE, VM_SHARED, VM_PFNMAP of the vma it came from
  *
- * Recorded at MAP_DMA from the vmas behind the vaddr; a new owner's vaddr
- * must show the same pieces (VFIO_CHANGE_DMA_OWNER, else ENXIO).  A piece
- * that is not shared file memory never matches.
+ * Recorded at MAP_DMA from the vmas behind the vaddr; every pin is checked
+ * against it, and a new owner's vaddr must show the same pieces
+ * (VFIO_CHANGE_DMA_OWNER, else ENXIO).
  */
 struct lu_seg {
-	struct inode		*inode;
+	struct address_space	*mapping;
+	struct path		path;
+	unsigned long		ino;
+	unsigned long		first;
 	pgoff_t			pgoff;
 	unsigned long		npages;
 	unsigned long		flags;
 };
+struct lu_segs;
 
 /*
  * Scratch space for pinning: page pointers from GUP and the pfns they turn
@@ -156,6 +174,8 @@ struct lu_unpin_run {
  * @runs, @nr_runs: unmap scratch space (see struct lu_unpin_run)
  * @owner_gone: tears the mappings down after the owner's canary fired
  *	(queued by the canary close callback, which may not take @lock)
+ * @canaries: struct lu_canary this container mapped, one per mm (canary.c)
+ * @dead_segs: records of removed mappings, put by lu_unlock() (object.c)
  */
 struct lu_iommu {
 	struct mutex		lock;
@@ -176,6 +196,8 @@ struct lu_iommu {
 	struct lu_unpin_run	runs[LU_UNPIN_RUNS];
 	unsigned int		nr_runs;
 	struct work_struct	owner_gone;
+	struct list_head	canaries;
+	struct list_head	dead_segs;
 };
 
 /**
@@ -189,14 +211,17 @@ struct lu_iommu {
  *	in every domain; true exactly while an IOMMU-backed domain exists
  * @locked_vm: pages this mapping charged to the owner's locked_vm
  * @pfns: struct lu_pfn: pages pinned by mediated devices, by iova
- * @segs, @nsegs: the memory object behind @vaddr (struct lu_seg)
- * @new_vaddr: vaddr staged by VFIO_DMA_MAP_FLAG_VADDR, valid if @staged;
- *	installed by the next successful VFIO_CHANGE_DMA_OWNER
+ * @segs: the memory object behind @vaddr (object.c)
+ * @staged_mm: the address space that staged @new_vaddr (mmgrab()), or NULL
+ * @new_vaddr: vaddr staged by VFIO_DMA_MAP_FLAG_VADDR, valid if
+ *	@staged_mm; installed by @staged_mm's next successful
+ *	VFIO_CHANGE_DMA_OWNER
  * @dirty: dirty bitmap while tracking, one bit per lu_iommu.dirty_pgshift
  *	page from @iova on, else NULL (dirty.c)
  *
  * Charging rule (pin.c, mdev.c): a page of a mapping is charged once while
- * anything holds it pinned, never for a reserved or PFNMAP pfn.  The IOMMU
+ * anything holds it pinned; pages we hold no reference on (VM_PFNMAP
+ * pieces, the zero page) are never charged.  The IOMMU
  * path charges a page unless a lu_pfn already covers it; a lu_pfn charges
  * only while the mapping is not @pinned.  Unpinning refunds by the same
  * rule, so @locked_vm always says exactly what to release or move.
@@ -210,9 +235,8 @@ struct lu_dma {
 	bool			pinned;
 	unsigned long		locked_vm;
 	struct rb_root		pfns;
-	struct lu_seg		*segs;
-	unsigned int		nsegs;
-	bool			staged;
+	struct lu_segs		*segs;
+	struct mm_struct	*staged_mm;
 	unsigned long		new_vaddr;
 	unsigned long		*dirty;	/* dirty.c; only dirty.c touches it */
 };
@@ -221,14 +245,16 @@ struct lu_dma {
  * struct lu_pfn - a page of a mapping pinned for a mediated device
  * @node: in lu_dma.pfns
  * @iova: page-aligned IOVA
- * @pfn: the page; pinned by us unless reserved
+ * @pfn: the page
  * @refs: vfio_pin_pages() calls not yet matched by vfio_unpin_pages()
+ * @held: we hold a pin on @pfn (not a PFNMAP page nor the zero page)
  */
 struct lu_pfn {
 	struct rb_node		node;
 	dma_addr_t		iova;
 	unsigned long		pfn;
 	unsigned int		refs;
+	bool			held;
 };
 
 /**
@@ -279,13 +305,30 @@ static inline size_t lu_pgsize(const struct lu_iommu *iommu)
 	return (size_t)1 << __ffs(iommu->pgsize_bitmap);
 }
 
-/* A pfn we neither pin nor charge: no struct page, or a reserved page. */
+/* A pfn type1 accepts from VM_PFNMAP memory: no struct page, or reserved. */
 static inline bool lu_pfn_reserved(unsigned long pfn)
 {
 	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
 }
 
-/* iova.c: the mapping tree and the valid IOVA ranges */
+/*
+ * An ioctl's argument as main.c copied it in: the fixed part every caller
+ * must pass (each op's minimum size), argsz and flags already checked;
+ * the rest of the structure reads 0.  The handler still has the user
+ * pointer for what follows the fixed part and for results.
+ */
+union lu_ucmd {
+	struct {
+		__u32	argsz;
+		__u32	flags;
+	} hdr;
+	struct vfio_iommu_type1_info		info;
+	struct vfio_iommu_type1_dma_map		map;
+	struct vfio_iommu_type1_dma_unmap	unmap;
+	struct vfio_iommu_type1_dirty_bitmap	dirty;
+};
+
+/* iova.c: the IOVA-keyed trees (mappings, device pins) and valid ranges */
 struct lu_dma *lu_dma_first(struct lu_iommu *iommu, dma_addr_t start,
 			    dma_addr_t last);
 struct lu_dma *lu_dma_next(struct lu_dma *dma);
@@ -300,18 +343,46 @@ bool lu_ranges_contain(struct list_head *ranges, dma_addr_t start,
 		       dma_addr_t last);
 bool lu_ranges_fit_dmas(struct lu_iommu *iommu, struct list_head *ranges);
 unsigned int lu_ranges_count(struct list_head *ranges);
+struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova);
+void lu_pfn_link(struct lu_dma *dma, struct lu_pfn *new);
 
-/* owner.c: who mappings belong to, handing them over, the canary */
-int lu_owner_claim(struct lu_iommu *iommu);
-void lu_owner_release(struct lu_iommu *iommu);
-void lu_owner_silence(struct lu_iommu *iommu);
-struct mm_struct *lu_owner_mmget(struct lu_iommu *iommu);
+/* main.c: the container's life cycle */
 void lu_owner_gone_work(struct work_struct *work);
+
+/* account.c: locked_vm */
+int lu_account(struct mm_struct *mm, struct task_struct *task, bool lock_cap,
+	       unsigned long npages, bool inc);
+
+/* canary.c: close-on-exit/exec */
+struct lu_canary *lu_canary_arm(struct lu_iommu *iommu);
+void lu_canary_disarm(struct lu_canary *c);
+bool lu_canary_fired(struct lu_canary *c);
+void lu_canaries_release(struct lu_iommu *iommu);
+
+/* object.c: the memory object behind a mapping */
+int lu_object_record(struct lu_dma *dma, struct mm_struct *mm);
+void lu_object_drop(struct lu_iommu *iommu, struct lu_dma *dma);
+void lu_unlock(struct lu_iommu *iommu);
+int lu_object_match(struct mm_struct *mm, const struct lu_dma *dma,
+		    unsigned long vaddr);
+bool lu_object_pfnmap(const struct lu_dma *dma, dma_addr_t iova);
+int lu_object_check_pages(const struct lu_dma *dma, dma_addr_t iova,
+			  struct page **pages, unsigned long n);
+int lu_object_check_vma(const struct lu_dma *dma, dma_addr_t iova,
+			unsigned long n, struct vm_area_struct *vma);
+
+/* owner.c: who mappings belong to, handing them over */
+bool lu_owner_dead(struct lu_iommu *iommu);
+int lu_owner_claim(struct lu_iommu *iommu, struct lu_claim *claim);
+int lu_owner_claimed(struct lu_iommu *iommu, struct lu_claim *claim);
+void lu_owner_unclaim(struct lu_iommu *iommu, struct lu_claim *claim);
+void lu_owner_release(struct lu_iommu *iommu);
+struct mm_struct *lu_owner_mmget(struct lu_iommu *iommu);
 int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 			 unsigned long vaddr, size_t size);
-long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg);
-int lu_segs_record(struct lu_dma *dma, struct mm_struct *mm);
-void lu_segs_free(struct lu_dma *dma);
+void lu_dma_unstage(struct lu_dma *dma);
+long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
+			   union lu_ucmd *ucmd);
 
 /* pin.c: pinning, IOMMU mapping of pinned pages, locked_vm accounting */
 int lu_batch_init(struct lu_batch *batch);
@@ -320,26 +391,28 @@ int lu_charge(struct lu_iommu *iommu, struct lu_dma *dma,
 	      unsigned long npages);
 void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
 		 unsigned long npages);
-long lu_pin_user(struct mm_struct *mm, unsigned long vaddr,
-		 unsigned long npages, int prot, struct page **pages,
-		 unsigned long *pfns);
+long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
+		 unsigned long npages, struct page **pages,
+		 unsigned long *pfns, bool *pfnmap);
 int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 		   struct lu_dma *dma, struct mm_struct *mm);
 void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
 		    struct lu_dma *dma, dma_addr_t iova, size_t size);
 
 /* dma.c: MAP/UNMAP/GET_INFO and the mapping life cycle */
-long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg);
-long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg);
-long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
+		       union lu_ucmd *ucmd);
+long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,
+		      union lu_ucmd *ucmd);
+long lu_ioctl_unmap_dma(struct lu_iommu *iommu, void __user *uarg,
+			union lu_ucmd *ucmd);
 void lu_dma_remove(struct lu_iommu *iommu, struct lu_dma *dma);
 void lu_dma_remove_all(struct lu_iommu *iommu);
-void lu_dma_release_device_pins(struct lu_iommu *iommu);
 
 /* domain.c: groups, domains, reserved regions, replay */
 int lu_attach_group(void *iommu_data, struct iommu_group *iommu_group,
 		    enum vfio_group_type type);
-void lu_detach_group(void *iommu_data, struct iommu_group *iommu_group);
+void lu_group_detach(struct lu_iommu *iommu, struct iommu_group *iommu_group);
 struct iommu_domain *lu_group_iommu_domain(void *iommu_data,
 					   struct iommu_group *iommu_group);
 struct lu_group *lu_group_find(struct lu_iommu *iommu,
@@ -359,7 +432,6 @@ void lu_register_device(void *iommu_data, struct vfio_device *vdev);
 void lu_unregister_device(void *iommu_data, struct vfio_device *vdev);
 void lu_notify_dma_unmap(struct lu_iommu *iommu, dma_addr_t iova,
 			 size_t size);
-struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova);
 void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma);
 
 /*
@@ -367,11 +439,13 @@ void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma);
  * .dirty_pgshift and lu_dma.dirty are dirty.c's alone; ownership changes
  * and staged vaddrs never touch them.
  */
-long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg);
+long lu_ioctl_dirty_pages(struct lu_iommu *iommu, void __user *uarg,
+			  union lu_ucmd *ucmd);
 int lu_dirty_cap_migration(struct lu_iommu *iommu,
 			   struct vfio_info_cap *caps);
 int lu_dirty_map(struct lu_iommu *iommu, struct lu_dma *dma);
 void lu_dirty_free(struct lu_dma *dma);
+void lu_dirty_mark_unscoped(struct lu_iommu *iommu);
 void lu_dirty_mark(struct lu_iommu *iommu, struct lu_dma *dma,
 		   dma_addr_t iova, size_t len);
 int lu_dirty_unmap_check(void __user *uarg, u32 argsz, u64 size,
@@ -379,6 +453,14 @@ int lu_dirty_unmap_check(void __user *uarg, u32 argsz, u64 size,
 int lu_dirty_unmap_ready(struct lu_iommu *iommu,
 			 const struct vfio_bitmap *b);
 int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
-			  dma_addr_t last, const struct vfio_bitmap *b);
+			  dma_addr_t last, const struct vfio_bitmap *b,
+			  void __user **fault);
+/* A user bitmap address to fault in, and how often it came back in a row. */
+struct lu_dirty_fault {
+	void __user		*addr;
+	void __user		*last;
+	unsigned int		repeats;
+};
+int lu_dirty_fault_in(struct lu_dirty_fault *f);
 
 #endif /* VFIO_IOMMU_LU_H */

@@ -29,47 +29,15 @@
 
 #include "lu.h"
 
-struct lu_pfn *lu_pfn_find(struct lu_dma *dma, dma_addr_t iova)
-{
-	struct rb_node *node = dma->pfns.rb_node;
-
-	while (node) {
-		struct lu_pfn *p = rb_entry(node, struct lu_pfn, node);
-
-		if (iova < p->iova)
-			node = node->rb_left;
-		else if (iova > p->iova)
-			node = node->rb_right;
-		else
-			return p;
-	}
-	return NULL;
-}
-
-static void lu_pfn_link(struct lu_dma *dma, struct lu_pfn *new)
-{
-	struct rb_node **link = &dma->pfns.rb_node, *parent = NULL;
-
-	while (*link) {
-		struct lu_pfn *p = rb_entry(*link, struct lu_pfn, node);
-
-		parent = *link;
-		link = new->iova < p->iova ? &parent->rb_left :
-					     &parent->rb_right;
-	}
-	rb_link_node(&new->node, parent, link);
-	rb_insert_color(&new->node, &dma->pfns);
-}
-
 /*
- * Forget @p: unpin its page and refund it if it was charged (the mapping
- * is not pinned by the IOMMU path).
+ * Forget @p: unpin its page if we hold it, and refund it if it was charged
+ * (the mapping is not pinned by the IOMMU path).
  */
 static void lu_pfn_free(struct lu_iommu *iommu, struct lu_dma *dma,
 			struct lu_pfn *p)
 {
 	rb_erase(&p->node, &dma->pfns);
-	if (!lu_pfn_reserved(p->pfn)) {
+	if (p->held) {
 		struct page *page = pfn_to_page(p->pfn);
 
 		unpin_user_pages_dirty_lock(&page, 1, dma->prot & IOMMU_WRITE);
@@ -112,6 +80,7 @@ static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 	struct lu_pfn *p;
 	struct page *page;
 	unsigned long pfn;
+	bool pfnmap;
 	long n;
 	int ret;
 
@@ -119,8 +88,7 @@ static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 	if (!p)
 		return ERR_PTR(-ENOMEM);
 
-	n = lu_pin_user(mm, dma->vaddr + (iova - dma->iova), 1, dma->prot,
-			&page, &pfn);
+	n = lu_pin_user(dma, mm, iova, 1, &page, &pfn, &pfnmap);
 	if (n < 0) {
 		ret = n;
 		goto err_free;
@@ -129,7 +97,9 @@ static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 		ret = -EINVAL;	/* PFNMAP without struct page */
 		goto err_free;
 	}
-	if (!lu_pfn_reserved(pfn) && !dma->pinned) {
+	/* Held (and charged) is decided here, once: see pin.c. */
+	p->held = !pfnmap && !is_zero_pfn(pfn);
+	if (p->held && !dma->pinned) {
 		ret = lu_charge(iommu, dma, 1);
 		if (ret)
 			goto err_unpin;
@@ -141,7 +111,8 @@ static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 	return p;
 
 err_unpin:
-	unpin_user_page(pfn_to_page(pfn));
+	if (p->held)
+		unpin_user_page(pfn_to_page(pfn));
 err_free:
 	kfree(p);
 	return ERR_PTR(ret);
@@ -161,7 +132,8 @@ err_free:
  * Return: @npage; -EINVAL (bad arguments, no registered device that could
  * be asked to unpin, IOVA not mapped, page without struct page), -EPERM
  * (@prot exceeds the mapping's), -ESRCH (the owner's address space is
- * gone), -ENOMEM (memory, or the owner's RLIMIT_MEMLOCK), a pin error.
+ * gone: no new pin, not even a new reference on a pinned page), -ENOMEM
+ * (memory, or the owner's RLIMIT_MEMLOCK), a pin error.
  */
 int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
 		 dma_addr_t user_iova, int npage, int prot,
@@ -184,6 +156,11 @@ int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
 	/* Only devices we can notify at unmap may pin. */
 	if (list_empty(&iommu->devices)) {
 		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/* The owner died: its mappings are going, nothing new holds them. */
+	if (lu_owner_dead(iommu)) {
+		ret = -ESRCH;
 		goto out_unlock;
 	}
 
@@ -221,9 +198,13 @@ int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
 		lu_dirty_mark(iommu, dma, iova, PAGE_SIZE);
 	}
 
-	/* A group that pins reports its writes: narrows dirty scope. */
+	/*
+	 * A group that pins reports its writes: narrows dirty scope.  What
+	 * it may have written before, unreported, is every page: say so.
+	 */
 	group = lu_group_find(iommu, iommu_group);
 	if (group && !group->pinned_scope) {
+		lu_dirty_mark_unscoped(iommu);
 		group->pinned_scope = true;
 		iommu->nr_unscoped_groups--;
 	}
@@ -342,7 +323,8 @@ static int lu_rw_chunk(struct mm_struct *mm, unsigned long vaddr, void *buf,
  * Return: 0; -EINVAL (some IOVA not mapped), -EPERM (the mapping is not
  * readable by the device, or not writable for @write), -ESRCH (the
  * owner's address space is gone), -EFAULT (the owner's memory at that
- * address is not accessible).  A failure may leave a prefix copied.
+ * address is not accessible).  A failure may leave a prefix copied; with
+ * @write, the pages of the chunk that failed are reported dirty anyway.
  */
 int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 	      size_t count, bool write)
@@ -353,6 +335,8 @@ int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 
 	if (!iommu || !data)
 		return -EINVAL;
+	if (count && user_iova + count - 1 < user_iova)
+		return -EINVAL;	/* wraps past the top of the IOVA space */
 
 	mutex_lock(&iommu->lock);
 	while (count) {
@@ -377,12 +361,17 @@ int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 			}
 		}
 		n = min_t(u64, count, lu_dma_last(dma) - user_iova + 1);
+		/*
+		 * Marked before the copy: a copy that fails half way has
+		 * written a prefix, and a dirty bit too many is harmless
+		 * where one too few corrupts a migration.
+		 */
+		if (write)
+			lu_dirty_mark(iommu, dma, user_iova, n);
 		ret = lu_rw_chunk(mm, dma->vaddr + (user_iova - dma->iova),
 				  data, n, write);
 		if (ret)
 			break;
-		if (write)
-			lu_dirty_mark(iommu, dma, user_iova, n);
 		user_iova += n;
 		data += n;
 		count -= n;

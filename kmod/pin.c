@@ -14,8 +14,14 @@
  * VM_PFNMAP memory (for example another device's BAR mmap) is looked up
  * with follow_pfnmap_start(), mapped, but neither pinned nor charged; its
  * pfns must have no struct page or a reserved one (EFAULT otherwise, as
- * type1).  A reserved page returned by GUP (the zero page) is unpinned at
- * once and treated the same way, so "reserved" always means "not held".
+ * type1).  Every page GUP returns stays pinned until it is unmapped,
+ * reserved or not (a ZONE_DEVICE page too), except the zero page, which
+ * needs no pin.  What was held is decided once, at pin time, and recorded:
+ * a page is held unless its piece of the memory object was VM_PFNMAP
+ * (object.c checks every pin against the record) or it is the zero page,
+ * whose pfn never changes.  Unpinning asks the record, never the page,
+ * so a reserved page freed and reused by its driver meanwhile is never
+ * unpinned or refunded by mistake.
  *
  * Accounting (the rule is on struct lu_dma): charges go to the owner's
  * mm->locked_vm through __account_locked_vm(), checked against the
@@ -81,12 +87,7 @@ int lu_charge(struct lu_iommu *iommu, struct lu_dma *dma,
 	mm = lu_owner_mmget(iommu);
 	if (!mm)
 		return -ESRCH;
-	ret = mmap_write_lock_killable(mm);
-	if (!ret) {
-		ret = __account_locked_vm(mm, npages, true, owner->task,
-					  owner->lock_cap);
-		mmap_write_unlock(mm);
-	}
+	ret = lu_account(mm, owner->task, owner->lock_cap, npages, true);
 	mmput_async(mm);
 	if (ret) {
 		if (ret == -ENOMEM)
@@ -121,21 +122,27 @@ void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
 	mm = lu_owner_mmget(iommu);
 	if (!mm)
 		return;
-	mmap_write_lock(mm);
-	__account_locked_vm(mm, npages, false, owner->task, owner->lock_cap);
-	mmap_write_unlock(mm);
+	lu_account(mm, owner->task, owner->lock_cap, npages, false);
 	mmput_async(mm);
 }
 
+/* Do we hold a pin on @pfn at @iova of @dma?  (See the file header.) */
+static bool lu_held(const struct lu_dma *dma, dma_addr_t iova,
+		    unsigned long pfn)
+{
+	return !is_zero_pfn(pfn) && !lu_object_pfnmap(dma, iova);
+}
+
 /*
- * Look up VM_PFNMAP pfns from @vaddr on, within one vma, faulting in the
- * first if needed.  Caller holds mmap_lock for read (it may be dropped and
- * retaken by the fault).
+ * Look up VM_PFNMAP pfns for @dma from @iova on (user address @vaddr),
+ * within one vma, faulting in the first if needed.  Caller holds mmap_lock
+ * for read (it may be dropped and retaken by the fault).
  *
  * Return: number of pfns stored (> 0), or -errno; -ENXIO if @vaddr is not
- * in a VM_PFNMAP vma at all.
+ * in a VM_PFNMAP vma at all; -EFAULT if the vma is not the recorded one.
  */
-static long lu_pfnmap_lookup(struct mm_struct *mm, unsigned long vaddr,
+static long lu_pfnmap_lookup(const struct lu_dma *dma, struct mm_struct *mm,
+			     dma_addr_t iova, unsigned long vaddr,
 			     unsigned long npages, bool write,
 			     unsigned long *pfns)
 {
@@ -177,55 +184,70 @@ retry:
 		}
 		pfns[i] = pfn;
 	}
-	return i;
+	/* What is looked up is what MAP_DMA recorded (object.c). */
+	ret = lu_object_check_vma(dma, iova, i, vma);
+	return ret ? ret : i;
 }
 
 /**
- * lu_pin_user - pin up to @npages user pages from @vaddr in @mm
+ * lu_pin_user - pin up to @npages pages of @dma from @iova on
+ * @dma: the mapping (its vaddr in @mm, its prot, its record)
  * @mm: the owner's mm, with a user reference held
- * @vaddr: first user address
+ * @iova: first IOVA
  * @npages: most pages to return
- * @prot: IOMMU_READ/IOMMU_WRITE the pages are needed for
  * @pages: scratch array of @npages entries for GUP
  * @pfns: receives the pfns
+ * @pfnmap: set if they were looked up in VM_PFNMAP memory (not pinned)
  *
- * Normal memory is pinned FOLL_LONGTERM (FOLL_WRITE if @prot has
- * IOMMU_WRITE); reserved pages among it are released at once.  If the
+ * Normal memory is pinned FOLL_LONGTERM (FOLL_WRITE if the mapping is
+ * writable); the zero page is released at once (it needs no pin).  If the
  * first page cannot be pinned because it is VM_PFNMAP, pfns are looked up
- * instead.  Runs pages come out in order, possibly fewer than asked.
+ * instead.  Pages come out in order, possibly fewer than asked, and each
+ * is checked against the mapping's record (object.c).
  *
  * Return: number of pfns stored (> 0), or -errno (-EFAULT for a bad or
- * unsuitable address, -EINTR if killed, -ENOMEM, ...).
+ * unsuitable address or memory other than what MAP_DMA recorded, -EINTR
+ * if killed, -ENOMEM, ...).
  */
-long lu_pin_user(struct mm_struct *mm, unsigned long vaddr,
-		 unsigned long npages, int prot, struct page **pages,
-		 unsigned long *pfns)
+long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
+		 unsigned long npages, struct page **pages,
+		 unsigned long *pfns, bool *pfnmap)
 {
+	unsigned long vaddr = dma->vaddr + (iova - dma->iova);
 	unsigned int gup_flags = FOLL_LONGTERM;
-	bool write = prot & IOMMU_WRITE;
+	bool write = dma->prot & IOMMU_WRITE;
 	long ret, i;
 
 	if (write)
 		gup_flags |= FOLL_WRITE;
 
+	*pfnmap = false;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	ret = lu_compat_pin_remote(mm, vaddr, npages, gup_flags, pages);
 	if (ret > 0) {
+		if (lu_object_check_pages(dma, iova, pages, ret)) {
+			unpin_user_pages(pages, ret);
+			ret = -EFAULT;
+			goto out_unlock;
+		}
 		for (i = 0; i < ret; i++) {
 			pfns[i] = page_to_pfn(pages[i]);
-			if (PageReserved(pages[i]))
+			if (is_zero_pfn(pfns[i]))
 				unpin_user_page(pages[i]);
 		}
 	} else {
-		long pfnmap = lu_pfnmap_lookup(mm, vaddr, npages, write, pfns);
+		long n = lu_pfnmap_lookup(dma, mm, iova, vaddr, npages, write,
+					  pfns);
 
 		/* Report GUP's own error unless this really was PFNMAP. */
-		if (pfnmap != -ENXIO)
-			ret = pfnmap;
+		if (n != -ENXIO)
+			ret = n;
 		else if (!ret)
 			ret = -EFAULT;
+		*pfnmap = n > 0;
 	}
+out_unlock:
 	mmap_read_unlock(mm);
 	return ret;
 }
@@ -244,7 +266,7 @@ static unsigned long lu_iommu_unpin(struct lu_dma *dma, dma_addr_t iova,
 	unsigned long i, first = 0, len = 0, refund = 0;
 
 	for (i = 0; i < npages; i++, iova += PAGE_SIZE) {
-		if (lu_pfn_reserved(pfn + i)) {
+		if (!lu_held(dma, iova, pfn + i)) {
 			if (len)
 				unpin_user_page_range_dirty_lock(
 					pfn_to_page(pfn + first), len, dirty);
@@ -267,13 +289,15 @@ static unsigned long lu_iommu_unpin(struct lu_dma *dma, dma_addr_t iova,
 static unsigned long lu_iommu_charge_count(struct lu_dma *dma,
 					   dma_addr_t iova,
 					   const unsigned long *pfns,
-					   unsigned long npages)
+					   unsigned long npages, bool pfnmap)
 {
 	bool has_ext = !RB_EMPTY_ROOT(&dma->pfns);
 	unsigned long i, n = 0;
 
+	if (pfnmap)
+		return 0;
 	for (i = 0; i < npages; i++, iova += PAGE_SIZE) {
-		if (lu_pfn_reserved(pfns[i]))
+		if (is_zero_pfn(pfns[i]))
 			continue;
 		if (!has_ext || !lu_pfn_find(dma, iova))
 			n++;
@@ -291,19 +315,20 @@ static int lu_batch_fill(struct lu_iommu *iommu, struct lu_dma *dma,
 			 unsigned long npages)
 {
 	struct lu_batch *b = &iommu->batch;
-	unsigned long vaddr = dma->vaddr + (iova - dma->iova);
+	bool pfnmap;
 	long n, i;
 	int ret;
 
 	b->nr = 0;
 	b->next = 0;
-	n = lu_pin_user(mm, vaddr, min_t(unsigned long, npages, b->capacity),
-			dma->prot, b->pages, b->pfns);
+	n = lu_pin_user(dma, mm, iova,
+			min_t(unsigned long, npages, b->capacity), b->pages,
+			b->pfns, &pfnmap);
 	if (n < 0)
 		return n;
 
 	ret = lu_charge(iommu, dma, lu_iommu_charge_count(dma, iova, b->pfns,
-							  n));
+							  n, pfnmap));
 	if (ret) {
 		for (i = 0; i < n; i++)
 			lu_iommu_unpin(dma, iova + i * PAGE_SIZE, b->pfns[i], 1);
@@ -366,7 +391,7 @@ int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 	dma_addr_t cur = dma->iova;	/* next IOVA to take from the batch */
 	dma_addr_t mapped = dma->iova;	/* [dma->iova, mapped) is mapped */
 	unsigned long run_pfn = 0, run_n = 0, refund = 0;
-	bool run_rsvd = false;
+	bool run_held = false;
 	int ret = 0;
 
 	lockdep_assert_held(&iommu->lock);
@@ -374,7 +399,7 @@ int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 	b->nr = 0;
 	b->next = 0;
 	while (mapped < end) {
-		/* Grow a run of contiguous pfns, all reserved or all not. */
+		/* Grow a run of contiguous pfns, all held or all not. */
 		run_n = 0;
 		while (cur < end) {
 			unsigned long pfn;
@@ -392,11 +417,11 @@ int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 			}
 			pfn = b->pfns[b->next];
 			if (run_n && (pfn != run_pfn + run_n ||
-				      lu_pfn_reserved(pfn) != run_rsvd))
+				      lu_held(dma, cur, pfn) != run_held))
 				break;
 			if (!run_n) {
 				run_pfn = pfn;
-				run_rsvd = lu_pfn_reserved(pfn);
+				run_held = lu_held(dma, cur, pfn);
 			}
 			run_n++;
 			b->next++;

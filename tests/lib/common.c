@@ -272,3 +272,27 @@ long check_pattern(const void *buf, size_t len, unsigned int seed)
 			return (long)i;
 	return -1;
 }
+
+uint32_t vfio_dma_avail(int container)
+{
+	struct iommu_info info;
+
+	if (iommu_info_get(container, &info) || !info.has_dma_avail)
+		return 0;
+	return info.dma_avail;
+}
+
+uint32_t vfio_wait_torn_down(int container, uint32_t avail0)
+{
+	uint32_t avail = 0;
+
+	for (int i = 0; i < 500; i++) {
+		avail = vfio_dma_avail(container);
+		if (!avail)
+			return ~0u;
+		if (avail == avail0)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return avail0 - avail;
+}

@@ -111,6 +111,14 @@ void fill_pattern(void *buf, size_t len, unsigned int seed);
 /* Offset of the first byte differing from the pattern, or -1. */
 long check_pattern(const void *buf, size_t len, unsigned int seed);
 
+/* Mappings the container may still create (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL),
+ * 0 if unreadable: a probe that changes nothing. */
+uint32_t vfio_dma_avail(int container);
+/* Close-on-exit tears a dead owner's mappings down in a work item after
+ * its mm is gone: wait (up to 5 s) until DMA_AVAIL is back to avail0.
+ * Return: mappings still there (0 once torn down), ~0 if unreadable. */
+uint32_t vfio_wait_torn_down(int container, uint32_t avail0);
+
 /* VFIO_IOMMU_DIRTY_PAGES with flag START or STOP: 0 or -errno. */
 int dirty_flag(int container, uint32_t flag);
 /* GET_BITMAP of [iova, iova + size) into bits (left as it is before:

@@ -369,3 +369,13 @@ long pinned_settled(long want)
 	}
 	return now;
 }
+
+uint64_t vfio_unmap_all(int container)
+{
+	uint64_t unmapped = ~0ull;
+
+	if (vfio_unmap_raw(container, sizeof(struct vfio_iommu_type1_dma_unmap),
+			   VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped))
+		return ~0ull;
+	return unmapped;
+}

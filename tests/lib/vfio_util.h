@@ -79,6 +79,9 @@ int vfio_map(int container, void *vaddr, uint64_t iova, uint64_t size);
 int vfio_unmap_raw(int container, uint32_t argsz, uint32_t flags,
 		   uint64_t iova, uint64_t size, uint64_t *unmapped);
 int vfio_unmap(int container, uint64_t iova, uint64_t size);
+/* UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_ALL: the bytes it removed (0: the
+ * container was empty), ~0 on error. */
+uint64_t vfio_unmap_all(int container);
 /* MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR: stage a new vaddr for the mapping
  * [iova, iova + size), taking effect at the next VFIO_CHANGE_DMA_OWNER. */
 int vfio_stage_vaddr(int container, void *vaddr, uint64_t iova,

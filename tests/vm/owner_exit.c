@@ -90,17 +90,6 @@ static int idle_after_exec(int cmd, int rep)
 	return 0;
 }
 
-/* Number of bytes UNMAP_ALL removes now (0: the container is empty). */
-static uint64_t unmap_all(int container)
-{
-	uint64_t unmapped = ~0ull;
-
-	if (vfio_unmap_raw(container, sizeof(struct vfio_iommu_type1_dma_unmap),
-			   VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped))
-		return ~0ull;
-	return unmapped;
-}
-
 /* The container is empty and ours to use again; DMA works. */
 static int reusable(struct edu_env *e, uint8_t *buf)
 {
@@ -131,7 +120,7 @@ TEST_F(owner, owner_exits)
 	/* Torn down by the backend, not by us. */
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, unmap_all(self->e.container));
+	ASSERT_EQ(0, vfio_unmap_all(self->e.container));
 	ASSERT_EQ(0, reusable(&self->e, buf));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 }
@@ -153,7 +142,7 @@ TEST_F(owner, owner_execs)
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));	/* while it runs */
 	ASSERT_EQ(0, vmlck_kb(ch.pid));
 	ASSERT_EQ(base, vmlck_kb(0));
-	ASSERT_EQ(0, unmap_all(self->e.container));
+	ASSERT_EQ(0, vfio_unmap_all(self->e.container));
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_EQ(0, reusable(&self->e, buf));
 }
@@ -172,7 +161,7 @@ static int leaked_holder(int container, int gone, long pinned0)
 		;
 	if (pinned_settled(pinned0) != pinned0)
 		return 10;
-	if (unmap_all(container) != 0)
+	if (vfio_unmap_all(container) != 0)
 		return 11;
 	if (vmlck_kb(0) != 0)
 		return 12;

@@ -400,14 +400,23 @@ TEST_F(two, partial_staging)
 					sizeof(struct vfio_iommu_type1_dma_map),
 					VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_READ,
 					(uintptr_t)view, BUF_IOVA, BUF_SIZE / 2));
-	/* A alone: EINVAL, by us and by a forked child. */
+	/* A alone: EINVAL for us, who staged it. */
 	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
 	ASSERT_EQ(-EINVAL, change_owner(t->e.container));
 	ASSERT_UNCHANGED(t);
+	/*
+	 * Staged vaddrs belong to who staged them: a forked child's plain
+	 * commit does not see ours and succeeds; we cannot take it back
+	 * while our partial staging stands, and can once we withdraw it.
+	 */
 	ASSERT_EQ(0, child_start(&ch, t->e.container, NULL));
-	ASSERT_EQ(-EINVAL, child_do(&ch, 'o').ret);
+	ASSERT_EQ(0, child_do(&ch, 'o').ret);
+	ASSERT_EQ(-EINVAL, change_owner(t->e.container));
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, NULL, 0, 0));
+	ASSERT_EQ(0, change_owner(t->e.container));
 	ASSERT_EQ(0, child_stop(&ch));
 	ASSERT_UNCHANGED(t);
+	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view, BUF_IOVA, BUF_SIZE / 2));
 	/* B too: the commit moves both vaddrs (same process: no charge). */
 	ASSERT_EQ(0, vfio_stage_vaddr(t->e.container, view + BUF_SIZE / 2,
 				 BUF_IOVA + BUF_SIZE / 2, BUF_SIZE / 2));
