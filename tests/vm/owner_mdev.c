@@ -15,9 +15,14 @@
  *                          is held in the device's callback (_MODE_STALL):
  *                          meanwhile pin, dma_rw, MAP_DMA and
  *                          CHANGE_DMA_OWNER fail at once with ESRCH; the
- *                          device is told to drop its pins (unmap_calls),
- *                          nothing stays pinned anyway, and later requests
- *                          fail with EINVAL (nothing mapped)
+ *                          device is told to drop its pins (unmap_calls);
+ *                          the pin it does not let go stays, with its
+ *                          mapping (never pulled from under a live
+ *                          driver), everything else is released; requests
+ *                          stay refused (ESRCH, a new reference on the
+ *                          held page too) and an unmap is EBUSY while
+ *                          the device lives; closing it and the container
+ *                          releases the rest
  *   new_owner_limit_governs_pins
  *                          the new owner's RLIMIT_MEMLOCK and CAP_IPC_LOCK
  *                          govern later device pins, both ways; VmLck of
@@ -99,8 +104,8 @@ static void *pinner_main(void *arg)
 			if (!p->first_error)
 				p->first_error = ret;
 		} else if (ret && !ok) {
-			/* ESRCH while the dead owner's mappings are torn
-			 * down, EINVAL (not mapped) afterwards. */
+			/* ESRCH while the dead owner's mappings exist,
+			 * EINVAL for those already removed. */
 			if (ret == -ESRCH)
 				p->esrch++;
 			else if (ret == -EINVAL)
@@ -307,11 +312,21 @@ TEST_F(owner_mdev, pins_during_handoffs)
 	ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
 					VFIO_LU_TEST_MDEV_MODE_HOLD));
 	t0 = now_ms();
-	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	/*
+	 * The device did not let go of its pin when told: that page stays
+	 * pinned, with its mapping; the rest of the dead owner's went.
+	 */
+	ASSERT_EQ(pinned0 + 1, pinned_settled(pinned0 + 1));
 	TH_LOG("teardown done %.1f ms after the stall ended", now_ms() - t0);
-	/* Nothing is mapped any more. */
-	EXPECT_EQ(-EINVAL, test_mdev_pin(self->m.device, BUF_IOVA + PG(2), 1,
-					 PIN_RW, NULL));
+	usleep(100 * 1000);
+	ASSERT_EQ(pinned0 + 1, pinned_settled(pinned0 + 1));
+	/* Still no owner: no new reference, not even on the page held. */
+	EXPECT_EQ(-ESRCH, test_mdev_pin(self->m.device, BUF_IOVA + PG(1), 1,
+					PIN_RW, NULL));
+	EXPECT_EQ(-ESRCH, change_owner(container));
+	/* An unmap asks the device again, in vain: EBUSY, nothing changes. */
+	EXPECT_EQ(-EBUSY, vfio_unmap(container, BUF_IOVA, BUF_SIZE));
+	ASSERT_EQ(pinned0 + 1, pinned_settled(pinned0 + 1));
 	usleep(100 * 1000);
 	atomic_store(&p.stop, 1);
 	ASSERT_EQ(0, pthread_join(thread, NULL));
@@ -338,11 +353,15 @@ TEST_F(owner_mdev, pins_during_handoffs)
 	}
 	ASSERT_EQ(0, test_mdev_status(self->m.device, &st));
 	EXPECT_EQ(0, st.pinned_pages);
-	/* Told to drop its pins, it kept the held one: released anyway. */
-	EXPECT_LT(0, st.unmap_calls);
+	/* Told to drop its pins (by the teardown, by the unmap), it kept one. */
+	EXPECT_LT(1, st.unmap_calls);
 	EXPECT_LE(1, st.held_refs);
-	ASSERT_EQ(base, vmlck_kb(0));
+	ASSERT_EQ(pinned0 + 1, pinned_settled(pinned0 + 1));
+	/* Closing device and container releases it; the dead mm owes nothing. */
+	test_mdev_destroy(&self->m);
+	close_fd(&self->container);
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	ASSERT_EQ(base, vmlck_kb(0));
 }
 
 /*
