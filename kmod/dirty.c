@@ -384,7 +384,7 @@ static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
  *
  * Return: 0; -EFAULT (not writable memory); -EINTR (killed).
  */
-int lu_dirty_fault_in(struct lu_dirty_fault *f)
+int lu_dirty_fault_in(struct lu_fault *f)
 {
 	if (f->addr == f->last) {
 		if (++f->repeats > LU_DIRTY_FAULT_RETRIES)
@@ -467,7 +467,7 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
 				u32 argsz, size_t minsz)
 {
 	struct vfio_iommu_type1_dirty_bitmap_get range;
-	struct lu_dirty_fault fault = {};
+	struct lu_fault fault = {};
 	size_t pgsize;
 	int ret;
 

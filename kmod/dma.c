@@ -324,7 +324,7 @@ static int lu_unmap(struct lu_iommu *iommu, dma_addr_t iova, u64 size,
 	dma_addr_t last, notified_iova = 0;
 	unsigned int retries = 0;
 	struct lu_dma *dma, *next;
-	struct lu_dirty_fault fault = {};
+	struct lu_fault fault = {};
 	size_t pgsize;
 	u64 total = 0;
 	int ret;

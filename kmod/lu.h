@@ -393,7 +393,7 @@ void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
 		 unsigned long npages);
 long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
 		 unsigned long npages, struct page **pages,
-		 unsigned long *pfns, bool *pfnmap);
+		 unsigned long *pfns, bool *pfnmap, bool nofault);
 int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 		   struct lu_dma *dma, struct mm_struct *mm);
 void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
@@ -455,12 +455,16 @@ int lu_dirty_unmap_ready(struct lu_iommu *iommu,
 int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
 			  dma_addr_t last, const struct vfio_bitmap *b,
 			  void __user **fault);
-/* A user bitmap address to fault in, and how often it came back in a row. */
-struct lu_dirty_fault {
+/*
+ * A user address a copy or pin under lu_iommu.lock could not reach without
+ * faulting, to fault in after dropping the lock, and how often it came
+ * back in a row (a page that keeps going away ends in -EFAULT).
+ */
+struct lu_fault {
 	void __user		*addr;
 	void __user		*last;
 	unsigned int		repeats;
 };
-int lu_dirty_fault_in(struct lu_dirty_fault *f);
+int lu_dirty_fault_in(struct lu_fault *f);
 
 #endif /* VFIO_IOMMU_LU_H */

@@ -16,9 +16,13 @@
  *
  * Pins and copies always use the owner's mm, whoever calls: a kernel
  * thread borrows it (kthread_use_mm), another process goes through
- * get_user_pages_remote().  They block only on lu_iommu.lock, which no one
- * holds while waiting for userspace (except that a copy may fault on the
- * owner's own memory, as with any uaccess).
+ * get_user_pages_remote().  Under lu_iommu.lock they fault nothing in
+ * (FOLL_NOFAULT, copies with page faults disabled): a page that is not
+ * present (a FUSE file, a userfaultfd region) is faulted in with the lock
+ * dropped, and the request starts again.  So they block only on the lock,
+ * and no device request holds it while waiting for userspace.  (The
+ * owner's own MAP_DMA still pins, and so faults, under the lock:
+ * docs/backend.md, "Known limits".)
  */
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -70,8 +74,9 @@ void lu_pfns_release(struct lu_iommu *iommu, struct lu_dma *dma)
 
 /*
  * First pin of one page of @dma for a device.  Return: the new record, or
- * ERR_PTR: -ENOMEM, a pin error (-EFAULT, ...), -EINVAL if the address has
- * no struct page to hand out, the lu_charge() errors.
+ * ERR_PTR: -ENOMEM, a pin error (-EFAULT, ...), -EAGAIN if the page is not
+ * present (nothing is faulted in under the lock), -EINVAL if the address
+ * has no struct page to hand out, the lu_charge() errors.
  */
 static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 				    struct lu_dma *dma, struct mm_struct *mm,
@@ -88,7 +93,7 @@ static struct lu_pfn *lu_pfn_create(struct lu_iommu *iommu,
 	if (!p)
 		return ERR_PTR(-ENOMEM);
 
-	n = lu_pin_user(dma, mm, iova, 1, &page, &pfn, &pfnmap);
+	n = lu_pin_user(dma, mm, iova, 1, &page, &pfn, &pfnmap, true);
 	if (n < 0) {
 		ret = n;
 		goto err_free;
@@ -118,38 +123,59 @@ err_free:
 	return ERR_PTR(ret);
 }
 
+/* Times in a row one address may need faulting in before we give up. */
+#define LU_FAULT_RETRIES	8
+
 /**
- * lu_pin_pages - ops->pin_pages: pin pages for a device
- * @iommu_data: the container
- * @iommu_group: the device's group
- * @user_iova: IOVA of the first page (rounded down to a page)
- * @npage: number of pages
- * @prot: IOMMU_READ/IOMMU_WRITE the device needs
- * @pages: receives the pages
+ * lu_fault_in_mm - fault in @f->addr of @mm, without lu_iommu.lock
+ * @mm: the owner's mm, with a user reference held
+ * @f: the address, and how often in a row it came back
+ * @write: for writing
  *
- * All or nothing.
+ * May wait for userspace (a FUSE server, a userfaultfd handler): this is
+ * why the lock is dropped first.
  *
- * Return: @npage; -EINVAL (bad arguments, no registered device that could
- * be asked to unpin, IOVA not mapped, page without struct page), -EPERM
- * (@prot exceeds the mapping's), -ESRCH (the owner's address space is
- * gone: no new pin, not even a new reference on a pinned page), -ENOMEM
- * (memory, or the owner's RLIMIT_MEMLOCK), a pin error.
+ * Return: 0; -EFAULT; -EINTR.
  */
-int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
-		 dma_addr_t user_iova, int npage, int prot,
-		 struct page **pages)
+static int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f,
+			  bool write)
 {
-	struct lu_iommu *iommu = iommu_data;
+	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
+	bool unlocked = false;
+	int ret;
+
+	if (f->addr == f->last) {
+		if (++f->repeats > LU_FAULT_RETRIES)
+			return -EFAULT;
+	} else {
+		f->last = f->addr;
+		f->repeats = 0;
+	}
+	if (mm != current->mm)
+		flags |= FAULT_FLAG_REMOTE;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	ret = fixup_user_fault(mm, (unsigned long)f->addr, flags, &unlocked);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * lu_pin_pages() under the lock, all or nothing.  Return: as lu_pin_pages,
+ * or -EAGAIN with nothing pinned, @f->addr a page to fault in and *@mmp a
+ * reference on the owner's mm.
+ */
+static int lu_pin_pages_locked(struct lu_iommu *iommu,
+			       struct iommu_group *iommu_group,
+			       dma_addr_t user_iova, int npage, int prot,
+			       struct page **pages, struct mm_struct **mmp,
+			       struct lu_fault *f)
+{
 	dma_addr_t iova = ALIGN_DOWN(user_iova, PAGE_SIZE);
 	struct lu_group *group;
 	struct mm_struct *mm = NULL;
 	struct lu_dma *dma;
 	int i, ret;
-
-	if (!iommu || !pages || npage <= 0)
-		return -EINVAL;
-	if (iova + ((u64)npage << PAGE_SHIFT) - 1 < iova)
-		return -EINVAL;
 
 	mutex_lock(&iommu->lock);
 
@@ -190,6 +216,9 @@ int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
 			p = lu_pfn_create(iommu, dma, mm, iova);
 			if (IS_ERR(p)) {
 				ret = PTR_ERR(p);
+				if (ret == -EAGAIN)
+					f->addr = (void __user *)(dma->vaddr +
+								 (iova - dma->iova));
 				goto err_unwind;
 			}
 		}
@@ -220,9 +249,57 @@ err_unwind:
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);
-	if (mm)
+	if (ret == -EAGAIN)
+		*mmp = mm;
+	else if (mm)
 		mmput_async(mm);
 	return ret;
+}
+
+/**
+ * lu_pin_pages - ops->pin_pages: pin pages for a device
+ * @iommu_data: the container
+ * @iommu_group: the device's group
+ * @user_iova: IOVA of the first page (rounded down to a page)
+ * @npage: number of pages
+ * @prot: IOMMU_READ/IOMMU_WRITE the device needs
+ * @pages: receives the pages
+ *
+ * All or nothing.
+ *
+ * Return: @npage; -EINVAL (bad arguments, no registered device that could
+ * be asked to unpin, IOVA not mapped, page without struct page), -EPERM
+ * (@prot exceeds the mapping's), -ESRCH (the owner's address space is
+ * gone: no new pin, not even a new reference on a pinned page), -ENOMEM
+ * (memory, or the owner's RLIMIT_MEMLOCK), a pin error.
+ */
+int lu_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
+		 dma_addr_t user_iova, int npage, int prot,
+		 struct page **pages)
+{
+	struct lu_iommu *iommu = iommu_data;
+	struct lu_fault f = {};
+	int ret;
+
+	if (!iommu || !pages || npage <= 0)
+		return -EINVAL;
+	if (ALIGN_DOWN(user_iova, PAGE_SIZE) + ((u64)npage << PAGE_SHIFT) - 1 <
+	    ALIGN_DOWN(user_iova, PAGE_SIZE))
+		return -EINVAL;
+
+	for (;;) {
+		struct mm_struct *mm = NULL;
+
+		ret = lu_pin_pages_locked(iommu, iommu_group, user_iova, npage,
+					  prot, pages, &mm, &f);
+		if (ret != -EAGAIN)
+			return ret;
+		/* Never fault the owner's memory in under the lock. */
+		ret = lu_fault_in_mm(mm, &f, prot & IOMMU_WRITE);
+		mmput_async(mm);
+		if (ret)
+			return ret == -EINTR ? ret : -EFAULT;
+	}
 }
 
 /**
@@ -252,11 +329,13 @@ void lu_unpin_pages(void *iommu_data, dma_addr_t user_iova, int npage)
 }
 
 /*
- * Copy between @buf and the owner's memory at @vaddr through page pins,
- * for callers running in another address space.  Return: 0 or -EFAULT.
+ * Copy between @buf and the owner's memory at @vaddr through page
+ * references, for callers running in another address space, faulting
+ * nothing in.  Return: bytes not copied (the first of them is not present
+ * or not accessible), or -EINTR.
  */
-static int lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
-			void *buf, size_t count, bool write)
+static long lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
+			 void *buf, size_t count, bool write)
 {
 	while (count) {
 		size_t off = offset_in_page(vaddr);
@@ -267,12 +346,12 @@ static int lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
 
 		if (mmap_read_lock_killable(mm))
 			return -EINTR;
-		got = get_user_pages_remote(mm, vaddr, 1,
-					    write ? FOLL_WRITE : 0, &page,
+		got = get_user_pages_remote(mm, vaddr, 1, FOLL_NOFAULT |
+					    (write ? FOLL_WRITE : 0), &page,
 					    NULL);
 		mmap_read_unlock(mm);
 		if (got != 1)
-			return -EFAULT;
+			return count;
 
 		kaddr = kmap_local_page(page);
 		if (write) {
@@ -291,56 +370,47 @@ static int lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
 	return 0;
 }
 
-/* Copy @count bytes within one mapping; the caller holds a ref on @mm. */
-static int lu_rw_chunk(struct mm_struct *mm, unsigned long vaddr, void *buf,
-		       size_t count, bool write)
+/*
+ * Copy @count bytes within one mapping, page faults disabled; the caller
+ * holds a ref on @mm.  Return: bytes not copied, or -EINTR.
+ */
+static long lu_rw_chunk(struct mm_struct *mm, unsigned long vaddr, void *buf,
+			size_t count, bool write)
 {
+	bool borrow = (current->flags & PF_KTHREAD) && !current->mm;
 	unsigned long left;
 
-	if (current->mm == mm) {
-		left = write ? copy_to_user((void __user *)vaddr, buf, count) :
-			       copy_from_user(buf, (void __user *)vaddr, count);
-		return left ? -EFAULT : 0;
-	}
-	if ((current->flags & PF_KTHREAD) && !current->mm) {
+	if (current->mm != mm && !borrow)
+		return lu_rw_remote(mm, vaddr, buf, count, write);
+	if (borrow)
 		kthread_use_mm(mm);
-		left = write ? copy_to_user((void __user *)vaddr, buf, count) :
-			       copy_from_user(buf, (void __user *)vaddr, count);
+	pagefault_disable();
+	left = write ? copy_to_user((void __user *)vaddr, buf, count) :
+		       copy_from_user(buf, (void __user *)vaddr, count);
+	pagefault_enable();
+	if (borrow)
 		kthread_unuse_mm(mm);
-		return left ? -EFAULT : 0;
-	}
-	return lu_rw_remote(mm, vaddr, buf, count, write);
+	return left;
 }
 
-/**
- * lu_dma_rw - ops->dma_rw: the CPU performs a device's DMA
- * @iommu_data: the container
- * @user_iova: IOVA of the first byte
- * @data: kernel buffer
- * @count: bytes to copy
- * @write: copy @data into guest memory (else out of it)
- *
- * Return: 0; -EINVAL (some IOVA not mapped), -EPERM (the mapping is not
- * readable by the device, or not writable for @write), -ESRCH (the
- * owner's address space is gone), -EFAULT (the owner's memory at that
- * address is not accessible).  A failure may leave a prefix copied; with
- * @write, the pages of the chunk that failed are reported dirty anyway.
+/*
+ * One pass of lu_dma_rw() under the lock, from *@iova on: copies as far as
+ * it can without faulting, advancing *@iova, *@data, *@count.  Return: 0
+ * (all copied), -EAGAIN with @f->addr to fault in and *@mmp holding a
+ * reference on the owner's mm, or another error.
  */
-int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
-	      size_t count, bool write)
+static int lu_dma_rw_locked(struct lu_iommu *iommu, dma_addr_t *iova,
+			    void **data, size_t *count, bool write,
+			    struct mm_struct **mmp, struct lu_fault *f)
 {
-	struct lu_iommu *iommu = iommu_data;
 	struct mm_struct *mm = NULL;
 	int ret = 0;
 
-	if (!iommu || !data)
-		return -EINVAL;
-	if (count && user_iova + count - 1 < user_iova)
-		return -EINVAL;	/* wraps past the top of the IOVA space */
-
 	mutex_lock(&iommu->lock);
-	while (count) {
-		struct lu_dma *dma = lu_dma_first(iommu, user_iova, user_iova);
+	while (*count) {
+		struct lu_dma *dma = lu_dma_first(iommu, *iova, *iova);
+		unsigned long vaddr;
+		long left;
 		size_t n;
 
 		if (!dma) {
@@ -360,26 +430,80 @@ int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 				break;
 			}
 		}
-		n = min_t(u64, count, lu_dma_last(dma) - user_iova + 1);
+		n = min_t(u64, *count, lu_dma_last(dma) - *iova + 1);
 		/*
 		 * Marked before the copy: a copy that fails half way has
 		 * written a prefix, and a dirty bit too many is harmless
 		 * where one too few corrupts a migration.
 		 */
 		if (write)
-			lu_dirty_mark(iommu, dma, user_iova, n);
-		ret = lu_rw_chunk(mm, dma->vaddr + (user_iova - dma->iova),
-				  data, n, write);
-		if (ret)
+			lu_dirty_mark(iommu, dma, *iova, n);
+		vaddr = dma->vaddr + (*iova - dma->iova);
+		left = lu_rw_chunk(mm, vaddr, *data, n, write);
+		if (left < 0) {
+			ret = left;
 			break;
-		user_iova += n;
-		data += n;
-		count -= n;
+		}
+		*iova += n - left;
+		*data += n - left;
+		*count -= n - left;
+		if (left) {
+			f->addr = (void __user *)(vaddr + n - left);
+			ret = -EAGAIN;
+			break;
+		}
 	}
 	mutex_unlock(&iommu->lock);
-	if (mm)
+	if (ret == -EAGAIN)
+		*mmp = mm;
+	else if (mm)
 		mmput_async(mm);
 	return ret;
+}
+
+/**
+ * lu_dma_rw - ops->dma_rw: the CPU performs a device's DMA
+ * @iommu_data: the container
+ * @user_iova: IOVA of the first byte
+ * @data: kernel buffer
+ * @count: bytes to copy
+ * @write: copy @data into guest memory (else out of it)
+ *
+ * Return: 0; -EINVAL (some IOVA not mapped), -EPERM (the mapping is not
+ * readable by the device, or not writable for @write), -ESRCH (the
+ * owner's address space is gone), -EFAULT (the owner's memory at that
+ * address is not accessible), -EINTR.  A failure may leave a prefix
+ * copied; with @write, the pages of the chunk that failed are reported
+ * dirty anyway.  The owner's memory is never faulted in under the
+ * container lock: a page that is not present (a FUSE file, a userfaultfd
+ * region) is faulted in with the lock dropped, and the copy goes on from
+ * there, the mapping looked up again.
+ */
+int lu_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
+	      size_t count, bool write)
+{
+	struct lu_iommu *iommu = iommu_data;
+	struct lu_fault f = {};
+	int ret;
+
+	if (!iommu || !data)
+		return -EINVAL;
+	if (count && user_iova + count - 1 < user_iova)
+		return -EINVAL;	/* wraps past the top of the IOVA space */
+
+	for (;;) {
+		struct mm_struct *mm = NULL;
+
+		ret = lu_dma_rw_locked(iommu, &user_iova, &data, &count, write,
+				       &mm, &f);
+		if (ret != -EAGAIN)
+			return ret;
+		/* Never fault the owner's memory in under the lock. */
+		ret = lu_fault_in_mm(mm, &f, write);
+		mmput_async(mm);
+		if (ret)
+			return ret;
+	}
 }
 
 /* ops->register_device: a device that can pin (has dma_unmap) joins. */

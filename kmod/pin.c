@@ -198,6 +198,9 @@ retry:
  * @pages: scratch array of @npages entries for GUP
  * @pfns: receives the pfns
  * @pfnmap: set if they were looked up in VM_PFNMAP memory (not pinned)
+ * @nofault: fault nothing in (FOLL_NOFAULT): the caller holds
+ *	lu_iommu.lock and must not wait for userspace; a page that is not
+ *	present gives -EAGAIN, to be faulted in with the lock dropped
  *
  * Normal memory is pinned FOLL_LONGTERM (FOLL_WRITE if the mapping is
  * writable); the zero page is released at once (it needs no pin).  If the
@@ -207,11 +210,11 @@ retry:
  *
  * Return: number of pfns stored (> 0), or -errno (-EFAULT for a bad or
  * unsuitable address or memory other than what MAP_DMA recorded, -EINTR
- * if killed, -ENOMEM, ...).
+ * if killed, -ENOMEM, -EAGAIN with @nofault, ...).
  */
 long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
 		 unsigned long npages, struct page **pages,
-		 unsigned long *pfns, bool *pfnmap)
+		 unsigned long *pfns, bool *pfnmap, bool nofault)
 {
 	unsigned long vaddr = dma->vaddr + (iova - dma->iova);
 	unsigned int gup_flags = FOLL_LONGTERM;
@@ -220,6 +223,8 @@ long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
 
 	if (write)
 		gup_flags |= FOLL_WRITE;
+	if (nofault)
+		gup_flags |= FOLL_NOFAULT;
 
 	*pfnmap = false;
 	if (mmap_read_lock_killable(mm))
@@ -243,6 +248,8 @@ long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
 		/* Report GUP's own error unless this really was PFNMAP. */
 		if (n != -ENXIO)
 			ret = n;
+		else if (nofault && (!ret || ret == -EFAULT))
+			ret = -EAGAIN;	/* perhaps only not present */
 		else if (!ret)
 			ret = -EFAULT;
 		*pfnmap = n > 0;
@@ -323,7 +330,7 @@ static int lu_batch_fill(struct lu_iommu *iommu, struct lu_dma *dma,
 	b->next = 0;
 	n = lu_pin_user(dma, mm, iova,
 			min_t(unsigned long, npages, b->capacity), b->pages,
-			b->pfns, &pfnmap);
+			b->pfns, &pfnmap, false);
 	if (n < 0)
 		return n;
 

@@ -74,6 +74,8 @@
  * @stall: VFIO_LU_TEST_MDEV_MODE_STALL: notifications wait on @idle until
  *	it clears; reset at open
  * @stalled: notifications waiting now
+ * @rsvd: a reserved page of RAM, mmap()able (VFIO_LU_TEST_MDEV_RSVD);
+ *	allocated with the device, freed with it (vmas hold the device)
  */
 struct tmdev {
 	struct vfio_device vdev;
@@ -91,6 +93,7 @@ struct tmdev {
 	u64 held_refs;
 	bool stall;
 	u64 stalled;
+	struct page *rsvd;
 };
 
 static struct tmdev *to_tmdev(struct vfio_device *vdev)
@@ -404,6 +407,25 @@ static long tmdev_ioctl_get_info(void __user *uarg)
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
 
+static long tmdev_ioctl_rsvd(struct tmdev *t, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_lu_test_mdev_rsvd, pfn);
+	struct vfio_lu_test_mdev_rsvd arg;
+
+	if (copy_from_user(&arg, uarg, minsz))
+		return -EFAULT;
+	if (arg.argsz < minsz ||
+	    (arg.flags != VFIO_LU_TEST_MDEV_RSVD_CLEAR &&
+	     arg.flags != VFIO_LU_TEST_MDEV_RSVD_SET))
+		return -EINVAL;
+	if (arg.flags == VFIO_LU_TEST_MDEV_RSVD_CLEAR)
+		ClearPageReserved(t->rsvd);
+	else
+		SetPageReserved(t->rsvd);
+	arg.pfn = page_to_pfn(t->rsvd);
+	return copy_to_user(uarg, &arg, minsz) ? -EFAULT : 0;
+}
+
 static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			unsigned long arg)
 {
@@ -423,8 +445,26 @@ static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return tmdev_ioctl_status(t, uarg);
 	case VFIO_LU_TEST_MDEV_SET_MODE:
 		return tmdev_ioctl_set_mode(t, uarg);
+	case VFIO_LU_TEST_MDEV_RSVD:
+		return tmdev_ioctl_rsvd(t, uarg);
 	}
 	return -ENOTTY;
+}
+
+/*
+ * The reserved page, as a driver maps its DMA buffer: VM_PFNMAP, no page
+ * reference taken.  Only offset 0, one page, shared.
+ */
+static int tmdev_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	struct tmdev *t = to_tmdev(vdev);
+
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE ||
+	    !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(t->rsvd),
+			       PAGE_SIZE, vma->vm_page_prot);
 }
 
 /*
@@ -507,6 +547,10 @@ static int tmdev_init_dev(struct vfio_device *vdev)
 {
 	struct tmdev *t = to_tmdev(vdev);
 
+	t->rsvd = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!t->rsvd)
+		return -ENOMEM;
+	SetPageReserved(t->rsvd);
 	mutex_init(&t->lock);
 	init_waitqueue_head(&t->idle);
 	xa_init(&t->pins);
@@ -520,6 +564,8 @@ static void tmdev_release_dev(struct vfio_device *vdev)
 	WARN_ON(!xa_empty(&t->pins));
 	xa_destroy(&t->pins);
 	mutex_destroy(&t->lock);
+	ClearPageReserved(t->rsvd);
+	__free_page(t->rsvd);
 }
 
 static const struct vfio_device_ops tmdev_dev_ops = {
@@ -529,6 +575,7 @@ static const struct vfio_device_ops tmdev_dev_ops = {
 	.open_device	= tmdev_open_device,
 	.close_device	= tmdev_close_device,
 	.ioctl		= tmdev_ioctl,
+	.mmap		= tmdev_mmap,
 	.dma_unmap	= tmdev_dma_unmap,
 	.bind_iommufd	= vfio_iommufd_emulated_bind,
 	.unbind_iommufd	= vfio_iommufd_emulated_unbind,

@@ -214,4 +214,32 @@ struct vfio_lu_test_mdev_mode {
 };
 #define VFIO_LU_TEST_MDEV_SET_MODE	_IO(VFIO_TYPE, VFIO_BASE + 68)
 
+/**
+ * VFIO_LU_TEST_MDEV_RSVD - _IO(VFIO_TYPE, VFIO_BASE + 69),
+ *                          struct vfio_lu_test_mdev_rsvd
+ *
+ * The device owns one page of RAM marked reserved, as a driver's DMA
+ * buffer is, which mmap() of the device fd (offset 0, one page, shared)
+ * maps with remap_pfn_range(): VM_PFNMAP memory backed by a page with a
+ * struct page, the kind a backend maps without pinning or charging.
+ * This ioctl stands for the driver handing that page back to the
+ * allocator and the page being reused as ordinary RAM, without freeing
+ * it (a test must not corrupt the VM): it only changes the reserved mark.
+ *
+ * @flags: VFIO_LU_TEST_MDEV_RSVD_CLEAR: no longer reserved;
+ *	VFIO_LU_TEST_MDEV_RSVD_SET: reserved again (set it back before the
+ *	device goes).  Exactly one.
+ * @pfn: out: the page's pfn
+ *
+ * Return: 0; EINVAL (argsz, flags); EFAULT.
+ */
+struct vfio_lu_test_mdev_rsvd {
+	__u32	argsz;
+	__u32	flags;
+#define VFIO_LU_TEST_MDEV_RSVD_CLEAR	(1 << 0)
+#define VFIO_LU_TEST_MDEV_RSVD_SET	(1 << 1)
+	__aligned_u64	pfn;
+};
+#define VFIO_LU_TEST_MDEV_RSVD		_IO(VFIO_TYPE, VFIO_BASE + 69)
+
 #endif /* _UAPI_VFIO_LU_TEST_MDEV_H */
