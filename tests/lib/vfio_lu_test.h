@@ -119,6 +119,36 @@ uint32_t vfio_dma_avail(int container);
  * Return: mappings still there (0 once torn down), ~0 if unreadable. */
 uint32_t vfio_wait_torn_down(int container, uint32_t avail0);
 
+/*
+ * Memory nobody serves yet (userfault.c): size bytes of private memory
+ * registered with a userfaultfd (missing pages), so that whoever touches
+ * it waits for userspace until uffd_serve() fills it with zeros.
+ */
+struct uffd_page {
+	int uffd;
+	void *page;
+	size_t size;
+};
+/* 0 or -errno (-ENOSYS or -EPERM: no userfaultfd for this process). */
+int uffd_page_open(struct uffd_page *u, size_t size);
+void uffd_page_close(struct uffd_page *u);
+/* Is a fault on it pending (waiting up to ms)? */
+bool uffd_fault_pending(struct uffd_page *u, int ms);
+/* Answer the pending fault: the whole range reads zeros.  0 or -errno. */
+int uffd_serve(struct uffd_page *u);
+
+/* CLOCK_MONOTONIC in seconds. */
+double now_seconds(void);
+/* A test mdev pin of one page, timed, for a thread (pthread_create()). */
+struct timed_pin {
+	int device;
+	uint64_t iova;
+	uint32_t flags;		/* VFIO_LU_TEST_MDEV_PIN_* */
+	int ret;		/* out: 0 or -errno */
+	double seconds;		/* out: how long it took */
+};
+void *timed_pin_fn(void *arg);
+
 /* VFIO_IOMMU_DIRTY_PAGES with flag START or STOP: 0 or -errno. */
 int dirty_flag(int container, uint32_t flag);
 /* GET_BITMAP of [iova, iova + size) into bits (left as it is before:

@@ -24,15 +24,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -174,51 +170,6 @@ TEST_F(dd, partial_rw_write_marks)
 
 /* ---- a user bitmap nobody serves ---- */
 
-struct uffd_page {
-	int uffd;
-	uint64_t *page;		/* registered, not populated */
-};
-
-static int uffd_page_open(struct uffd_page *u)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-
-	u->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (u->uffd < 0)
-		return -errno;
-	if (ioctl(u->uffd, UFFDIO_API, &api))
-		return -errno;
-	u->page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (u->page == MAP_FAILED)
-		return -errno;
-	reg.range.start = (uintptr_t)u->page;
-	reg.range.len = PAGE_SZ;
-	return ioctl(u->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
-}
-
-/* Wait (up to ms) until a fault on the page is pending. */
-static bool uffd_fault_pending(struct uffd_page *u, int ms)
-{
-	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1;
-}
-
-/* Serve the page (zeros), which lets the blocked ioctl go on. */
-static int uffd_serve(struct uffd_page *u)
-{
-	struct uffdio_zeropage z = {
-		.range = { .start = (uintptr_t)u->page, .len = PAGE_SZ },
-	};
-	struct uffd_msg msg;
-
-	if (read(u->uffd, &msg, sizeof(msg)) != sizeof(msg))
-		return -errno;
-	return ioctl(u->uffd, UFFDIO_ZEROPAGE, &z) ? -errno : 0;
-}
-
 struct blocked_call {
 	int container;
 	uint64_t *bits;
@@ -238,43 +189,18 @@ static void *blocked_call_fn(void *arg)
 	return NULL;
 }
 
-struct timed_pin {
-	int device;
-	uint64_t iova;
-	int ret;
-	double seconds;
-};
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void *timed_pin_fn(void *arg)
-{
-	struct timed_pin *p = arg;
-	double t0 = now();
-
-	p->ret = test_mdev_pin(p->device, p->iova, 1, PIN_RW, NULL);
-	p->seconds = now() - t0;
-	return NULL;
-}
-
 static void userfault_bitmap(struct __test_metadata *_metadata,
 			     FIXTURE_DATA(dd) *self,
 			     const FIXTURE_VARIANT(dd) *variant, bool unmap)
 {
 	struct blocked_call call = { .container = self->container };
-	struct timed_pin pin = { .iova = IOVA + PG(100) };
+	struct timed_pin pin = { .iova = IOVA + PG(100), .flags = PIN_RW };
 	pthread_t caller, pinner;
 	struct uffd_page u;
 	int r;
 
 	setup_backend(_metadata, self, variant, false);
-	r = uffd_page_open(&u);
+	r = uffd_page_open(&u, PAGE_SZ);
 	if (r == -ENOSYS || r == -EPERM)
 		SKIP(return, "userfaultfd unavailable: %s", strerror(-r));
 	ASSERT_EQ(0, r);
@@ -315,7 +241,7 @@ static void userfault_bitmap(struct __test_metadata *_metadata,
 		EXPECT_TRUE(bit(u.page, 3));
 		EXPECT_EQ(1, count_bits(u.page, 64));
 	}
-	close(u.uffd);
+	uffd_page_close(&u);
 }
 
 TEST_F(dd, get_bitmap_on_userfault_lets_pins_through)
