@@ -21,6 +21,7 @@ check 1 lockdep.log
 check 1 kasan.log
 check 0 dmar-fault.log
 check 0 debug-boot-clean.log
+check 0 kmemleak-scan.log
 "$scan" /nonexistent && passes=$((passes + 1)) || { echo "FAIL: missing file"; fails=$((fails + 1)); }
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -16,14 +16,10 @@ export VFIO_LU_CACHE VFIO_LU_TOP
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Debian's meta package linux-headers-<series>-amd64 depends on exactly one
-# versioned headers package; its name gives the kernel release (uname -r).
-debian_release() {
-	local series=$1 dep
-	dep=$(apt-cache depends "linux-headers-${series}-amd64" 2>/dev/null |
-		sed -n 's/^ *Depends: linux-headers-\([0-9].*-amd64\)$/\1/p' | head -n1)
-	[ -n "$dep" ] || return 1
-	printf '%s\n' "$dep"
+# --help of every tool: its header comment (from line 2 to the first line
+# that is not a comment), without the leading "# ".
+usage() {
+	sed -n '2,/^[^#]/{/^#/!q; s/^# \{0,1\}//; p}' "$0"
 }
 
 # Source package version of linux-source-<series> as installed.
@@ -51,4 +47,29 @@ resolve_kernel() {
 		readlink -f "$VFIO_LU_CACHE/kernels/debian-$k"
 		;;
 	esac
+}
+
+# Prepare every kernel in KERNELS (";"-separated, as VFIO_LU_KERNELS) and
+# build the modules and tests for them in BUILD.  run-main and run-tests
+# both call this, so the main job and the tests are built the same way.
+#
+#   prepare_and_build BUILD KERNELS
+prepare_and_build() {
+	local build=$1 kernels=$2 k
+	local -a klist
+	IFS=';' read -r -a klist <<<"$kernels"
+	for k in "${klist[@]}"; do
+		case "$k" in
+		# The debug kernel is built from the default series' source package.
+		debug)
+			"$VFIO_LU_TOP/tools/setup"
+			"$VFIO_LU_TOP/tools/build-debug-kernel"
+			;;
+		*) "$VFIO_LU_TOP/tools/setup" --kernel "$k" ;;
+		esac
+	done
+	log "setup done after $SECONDS s"
+	cmake -S "$VFIO_LU_TOP" -B "$build" -DVFIO_LU_KERNELS="$kernels" >/dev/null
+	cmake --build "$build" -j"$(nproc)" >&2
+	log "build done after $SECONDS s"
 }

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * canary.c - the vma that tells a container its owner's address space is
+ * going away (close-on-exit/exec).
+ *
+ * A canary is one sealed, VM_DONTCOPY, PROT_NONE page of ours in an mm.
+ * Its vm_ops->close runs when that mm is torn down (exit, or the old mm at
+ * exec) with the mm's mmap_lock held for write.  Our pin and charge paths
+ * take lu_iommu.lock and then an mmap_lock, so ->close must never take
+ * lu_iommu.lock nor account locked_vm: it only marks the canary fired,
+ * under the canary's own spinlock, and queues lu_iommu.owner_gone, which
+ * tears the mappings down in the normal lock order (main.c).  Nothing but
+ * queue_work()'s internal locks is ever taken inside the spinlock.
+ *
+ * One canary per container and mm: a container keeps every canary it
+ * mapped on lu_iommu.canaries, and an mm that becomes the owner again gets
+ * its old canary re-armed rather than a new page, so bouncing ownership
+ * between processes never grows their map count.  A canary whose vma is
+ * gone (closed) is dropped from the list the next time the list is walked.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/anon_inodes.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "lu.h"
+
+/**
+ * struct lu_canary - the canary vma of one container in one mm
+ * @kref: one reference for the vma (->mmap to ->close), one for the
+ *	container while the canary is on lu_iommu.canaries
+ * @lock: protects the fields below; innermost lock, taken in ->close
+ * @next: in lu_iommu.canaries (lu_iommu.lock)
+ * @mm: the mm it is mapped in; compared, never dereferenced, and
+ *	meaningful only while !@closed (the vma keeps the mm alive)
+ * @iommu: the container to tell; NULL once the container is going away
+ * @armed: ->close fires (the mm is the container's owner)
+ * @fired: ->close ran while armed: the owner's address space is dead
+ * @closed: ->close ran: the vma, and with it the mm, is gone
+ *
+ * Refcounted apart from the container: the vma may outlive the container
+ * (descriptor closed first, owner exits later) and vice versa.
+ */
+struct lu_canary {
+	struct kref		kref;
+	spinlock_t		lock;
+	struct list_head	next;
+	struct mm_struct	*mm;
+	struct lu_iommu		*iommu;
+	bool			armed;
+	bool			fired;
+	bool			closed;
+};
+
+static void lu_canary_free(struct kref *kref)
+{
+	kfree(container_of(kref, struct lu_canary, kref));
+}
+
+/* vm_ops->close: the mm is being torn down, its mmap_lock held.  Defer. */
+static void lu_canary_close(struct vm_area_struct *vma)
+{
+	struct lu_canary *c = vma->vm_private_data;
+
+	if (!c)
+		return;		/* an inert copy (see lu_canary_open) */
+	spin_lock(&c->lock);
+	c->closed = true;
+	if (c->armed && c->iommu) {
+		c->fired = true;
+		queue_work(system_unbound_wq, &c->iommu->owner_gone);
+	}
+	spin_unlock(&c->lock);
+	kref_put(&c->kref, lu_canary_free);
+}
+
+/* No page ever: an access is a SIGBUS (and PROT_NONE forbids it anyway). */
+static vm_fault_t lu_canary_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * vm_ops->open: the vma was duplicated.  Sealing forbids split and mremap,
+ * VM_IO forbids MADV_DOFORK and VM_DONTCOPY keeps fork away, so this
+ * should not happen; if it does, the copy is inert: only the vma we
+ * mapped may fire.
+ */
+static void lu_canary_open(struct vm_area_struct *vma)
+{
+	vma->vm_private_data = NULL;
+}
+
+static const struct vm_operations_struct lu_canary_vm_ops = {
+	.open	= lu_canary_open,
+	.close	= lu_canary_close,
+	.fault	= lu_canary_fault,
+};
+
+static int lu_canary_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct lu_canary *c = file->private_data;
+
+	/*
+	 * DONTCOPY: a forked child has no canary, its exit fires nothing;
+	 * IO: MADV_DOFORK cannot undo that, and GUP stays away.
+	 * SEALED: userspace cannot munmap/mremap/mprotect it, so ->close
+	 * means the mm is going away.
+	 */
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_IO |
+			  LU_VM_SEALED);
+	vm_flags_clear(vma, VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC);
+	vma->vm_ops = &lu_canary_vm_ops;
+	vma->vm_private_data = c;
+	kref_get(&c->kref);
+	return 0;
+}
+
+static const struct file_operations lu_canary_fops = {
+	.owner	= THIS_MODULE,	/* the vma keeps the module (its vm_ops) */
+	.mmap	= lu_canary_mmap,
+};
+
+/* Map a new, disarmed canary into current's mm.  Return: it, or ERR_PTR. */
+static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
+{
+	struct lu_canary *c;
+	struct file *file;
+	unsigned long addr;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&c->kref);
+	spin_lock_init(&c->lock);
+	c->mm = current->mm;
+	c->iommu = iommu;
+
+	file = anon_inode_getfile("[vfio_iommu_lu owner]", &lu_canary_fops, c,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		kfree(c);
+		return ERR_CAST(file);
+	}
+	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_NONE, MAP_SHARED, 0);
+	fput(file);	/* the vma holds its own reference */
+	if (IS_ERR_VALUE(addr)) {
+		kref_put(&c->kref, lu_canary_free);
+		return ERR_PTR((long)addr);
+	}
+	return c;
+}
+
+/* Unlist @c and drop the container's reference.  Lock held. */
+static void lu_canary_unlist(struct lu_canary *c)
+{
+	list_del(&c->next);
+	kref_put(&c->kref, lu_canary_free);
+}
+
+/**
+ * lu_canary_arm - arm the canary of @iommu in current's mm
+ * @iommu: the container (lock held)
+ *
+ * Re-arms the canary this container already has in current's mm, or maps
+ * a new one (vm_mmap takes the mmap_lock inside lu_iommu.lock: the normal
+ * order).  Canaries whose mm is gone are dropped on the way, except the
+ * current owner's (lu_owner.canary borrows it).
+ *
+ * Return: the armed canary (borrowed: the container's list holds it);
+ * ERR_PTR(-ENOMEM) or another vm_mmap() error.
+ */
+struct lu_canary *lu_canary_arm(struct lu_iommu *iommu)
+{
+	struct lu_canary *c, *tmp, *found = NULL;
+
+	lockdep_assert_held(&iommu->lock);
+
+	list_for_each_entry_safe(c, tmp, &iommu->canaries, next) {
+		bool closed, mine;
+
+		spin_lock(&c->lock);
+		closed = c->closed;
+		mine = !closed && c->mm == current->mm;
+		if (mine) {
+			c->armed = true;
+			c->fired = false;
+		}
+		spin_unlock(&c->lock);
+		if (mine)
+			found = c;
+		else if (closed && c != iommu->owner.canary)
+			lu_canary_unlist(c);	/* the owner's stays readable */
+	}
+	if (found)
+		return found;
+
+	c = lu_canary_map(iommu);
+	if (IS_ERR(c))
+		return c;
+	spin_lock(&c->lock);
+	c->armed = true;
+	spin_unlock(&c->lock);
+	list_add(&c->next, &iommu->canaries);
+	return c;
+}
+
+/* Stop @c from firing; it stays mapped until its mm goes. */
+void lu_canary_disarm(struct lu_canary *c)
+{
+	spin_lock(&c->lock);
+	c->armed = false;
+	spin_unlock(&c->lock);
+}
+
+/* Did @c's mm die while @c was armed? */
+bool lu_canary_fired(struct lu_canary *c)
+{
+	bool fired;
+
+	spin_lock(&c->lock);
+	fired = c->fired;
+	spin_unlock(&c->lock);
+	return fired;
+}
+
+/*
+ * Container release: no canary may queue work any more, none is kept.
+ * Lock held; the caller then waits for work already queued.
+ */
+void lu_canaries_release(struct lu_iommu *iommu)
+{
+	struct lu_canary *c, *tmp;
+
+	lockdep_assert_held(&iommu->lock);
+
+	list_for_each_entry_safe(c, tmp, &iommu->canaries, next) {
+		spin_lock(&c->lock);
+		c->iommu = NULL;
+		c->armed = false;
+		spin_unlock(&c->lock);
+		lu_canary_unlist(c);
+	}
+}

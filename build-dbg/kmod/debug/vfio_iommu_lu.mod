@@ -1,0 +1,11 @@
+/work/main/build-dbg/kmod/debug/main.o
+/work/main/build-dbg/kmod/debug/dma.o
+/work/main/build-dbg/kmod/debug/iova.o
+/work/main/build-dbg/kmod/debug/owner.o
+/work/main/build-dbg/kmod/debug/canary.o
+/work/main/build-dbg/kmod/debug/object.o
+/work/main/build-dbg/kmod/debug/account.o
+/work/main/build-dbg/kmod/debug/pin.o
+/work/main/build-dbg/kmod/debug/domain.o
+/work/main/build-dbg/kmod/debug/mdev.o
+/work/main/build-dbg/kmod/debug/dirty.o

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for bed_hold_pins.
+# This may be replaced when dependencies are built.

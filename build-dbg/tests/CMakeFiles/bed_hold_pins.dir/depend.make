@@ -1,0 +1,2 @@
+# Empty dependencies file for bed_hold_pins.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for conformance_acct.
+# This may be replaced when dependencies are built.

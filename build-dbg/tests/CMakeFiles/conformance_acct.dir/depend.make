@@ -1,0 +1,2 @@
+# Empty dependencies file for conformance_acct.
+# This may be replaced when dependencies are built.

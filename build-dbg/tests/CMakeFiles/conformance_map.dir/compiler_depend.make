@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for conformance_map.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for dirty_bitmap.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for dirty_detach.
+# This may be replaced when dependencies are built.

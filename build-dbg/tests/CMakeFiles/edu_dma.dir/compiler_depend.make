@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for edu_dma.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for edu_dma.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,1 @@
+/work/main/build-dbg/tests/kmod/debug/test_mdev.o
