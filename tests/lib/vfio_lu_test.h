@@ -144,6 +144,24 @@ int dirty_unmap_bitmap(int container, uint64_t iova, uint64_t size,
 	}								\
 } while (0)
 
+/*
+ * Memory nobody serves (uffd.c): len bytes of anonymous memory registered
+ * with a userfaultfd in MISSING mode, never populated, so that an access
+ * (a copy_to_user() of the kernel's included) waits for userspace until
+ * the fault is served or the waiter is killed.
+ */
+struct uffd_region {
+	int uffd;		/* non-blocking; -1 when closed */
+	void *addr;		/* MAP_FAILED when closed */
+	size_t len;
+};
+/* 0, or -errno (-ENOSYS/-EPERM: no userfaultfd here). */
+int uffd_region_open(struct uffd_region *u, size_t len);
+/* Is a fault on the region pending (waiting up to ms)? */
+bool uffd_region_fault_pending(struct uffd_region *u, int ms);
+/* Close the userfaultfd and unmap the region.  Idempotent. */
+void uffd_region_close(struct uffd_region *u);
+
 #ifdef __KSELFTEST_HARNESS_H
 
 /*
