@@ -174,6 +174,9 @@ TEST_F(dr, unmap_races_get_bitmap)
 	for (int round = 0; round < ROUNDS; round++) {
 		ASSERT_EQ(0, map_and_write(self, round % NLAYOUTS))
 			TH_LOG("round %d", round);
+		/* Now and then give the reader time to see the bits. */
+		if (!(round % 4))
+			usleep(200);
 		test_cmd_unmap(IOVA, BUF_BYTES,
 			       round % NLAYOUTS == 2 ? PG(NPAGES / 2 + 64) :
 			       round % NLAYOUTS == 3 ? PG(NPAGES - 64) : RANGE);
