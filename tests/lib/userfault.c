@@ -22,28 +22,36 @@ int uffd_page_open(struct uffd_page *u, size_t size)
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 
+	int ret;
+
 	u->size = size;
 	u->page = MAP_FAILED;
 	u->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->uffd < 0)
 		return -errno;
 	if (ioctl(u->uffd, UFFDIO_API, &api))
-		return -errno;
+		goto fail;
 	u->page = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (u->page == MAP_FAILED)
-		return -errno;
+		goto fail;
 	reg.range.start = (uintptr_t)u->page;
 	reg.range.len = size;
-	return ioctl(u->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+	if (ioctl(u->uffd, UFFDIO_REGISTER, &reg))
+		goto fail;
+	return 0;
+fail:
+	ret = -errno;
+	uffd_page_close(u);
+	return ret;
 }
 
 void uffd_page_close(struct uffd_page *u)
 {
 	if (u->page != MAP_FAILED)
 		munmap(u->page, u->size);
-	if (u->uffd >= 0)
-		close(u->uffd);
+	u->page = MAP_FAILED;
+	close_fd(&u->uffd);
 }
 
 bool uffd_fault_pending(struct uffd_page *u, int ms)

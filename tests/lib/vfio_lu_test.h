@@ -174,6 +174,7 @@ int dirty_unmap_bitmap(int container, uint64_t iova, uint64_t size,
 	}								\
 } while (0)
 
+
 #ifdef __KSELFTEST_HARNESS_H
 
 /*
