@@ -53,7 +53,7 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   file(TOUCH_NOCREATE "/work/main/build-dbg/CMakeFiles/cmake.verify_globs")
 endif()
 
-# _stray_registrations at tests/CMakeLists.txt:58 (file)
+# _stray_registrations at tests/CMakeLists.txt:64 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/*.cmake")
 set(OLD_GLOB
   )

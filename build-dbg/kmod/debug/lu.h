@@ -37,7 +37,12 @@
  *     device answers by unpinning, which takes it;
  *   - hold mmget() on the owner's mm only for the duration of one pin,
  *     charge or copy, and release it with mmput_async() (we may be the last
- *     user; the mm's teardown must not run under lu_iommu.lock);
+ *     user; the mm's teardown must not run under lu_iommu.lock); the
+ *     container itself keeps only mmgrab();
+ *   - never wait for userspace with lu_iommu.lock held, with one exception
+ *     inherited from type1: dma_rw from the owner's own thread or a kernel
+ *     thread copies with copy_to/from_user(), which can fault on the
+ *     owner's memory;
  *   - a failing ioctl or attach changes nothing; teardown never fails.
  */
 #ifndef VFIO_IOMMU_LU_H
