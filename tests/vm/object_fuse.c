@@ -65,12 +65,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "conformance_util.h"
-#include "edu.h"
+#include "vfio_lu_test.h"
 #include "fuse_file.h"
-#include "mdev_util.h"
-#include "owner_child.h"
-#include "vfio_util.h"
 
 #define FILE_SIZE	(2u << 20)
 #define FILE_IOVA	0x200000ull
@@ -90,26 +86,15 @@ FIXTURE(fobj) {
 
 FIXTURE_SETUP(fobj)
 {
-	struct iommu_info info;
-	int nr = edu_group_nr();
-
 	self->container = self->group = self->edu.device = -1;
 	self->fuse = MAP_FAILED;
 	if (access("/dev/fuse", F_OK))
 		SKIP(return, "no /dev/fuse in this kernel");
-	if (nr < 0 || !edu_bdf())
-		SKIP(return, "no edu device (not run by tools/vm-run?)");
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	self->group = vfio_open_group(self->container, nr);
-	ASSERT_LE(0, self->group);
-	ASSERT_EQ(0, vfio_set_iommu(self->container, VFIO_LU_TYPE1v2_IOMMU));
-	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
-			   VFIO_DMA_OWNER));
+	REQUIRE_EDU();
+	open_edu(&backend_ours, &self->container, &self->group);
 	ASSERT_EQ(0, edu_open(&self->edu, self->group, edu_bdf()));
-	ASSERT_EQ(0, iommu_info_get(self->container, &info));
-	ASSERT_TRUE(info.has_dma_avail);
-	self->avail0 = info.dma_avail;
+	self->avail0 = vfio_dma_avail(self->container);
+	ASSERT_NE(0, self->avail0);
 	self->fuse = mmap(NULL, sizeof(*self->fuse), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->fuse);
@@ -123,36 +108,8 @@ FIXTURE_TEARDOWN(fobj)
 		munmap(self->fuse, sizeof(*self->fuse));
 	if (self->edu.device >= 0)
 		edu_close(&self->edu);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
-}
-
-/* Bytes UNMAP_ALL removes now (0: the container is empty), ~0 on error. */
-static uint64_t unmap_all(int container)
-{
-	uint64_t unmapped = ~0ull;
-
-	if (vfio_unmap_raw(container, sizeof(struct vfio_iommu_type1_dma_unmap),
-			   VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped))
-		return ~0ull;
-	return unmapped;
-}
-
-/* Wait (up to 5 s) until DMA_AVAIL is back at avail0; mappings left. */
-static uint32_t wait_torn_down(int container, uint32_t avail0)
-{
-	struct iommu_info info;
-
-	for (int i = 0; i < 500; i++) {
-		if (iommu_info_get(container, &info) || !info.has_dma_avail)
-			return ~0u;
-		if (info.dma_avail == avail0)
-			return 0;
-		usleep(10 * 1000);
-	}
-	return avail0 - info.dma_avail;
+	close_fd(&self->group);
+	close_fd(&self->container);
 }
 
 static unsigned char pattern(size_t i)
@@ -304,14 +261,14 @@ static int run_child(FIXTURE_DATA(fobj) *self, enum after after)
 TEST_F(fobj, rw_map_refused)
 {
 	ASSERT_EQ(0, run_child(self, RW_MAP));
-	ASSERT_EQ(0, unmap_all(self->container));
+	ASSERT_EQ(0, vfio_unmap_all(self->container));
 	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
 }
 
 TEST_F(fobj, umount_busy_until_unmap)
 {
 	ASSERT_EQ(0, run_child(self, UNMAP_THEN_UMOUNT));
-	ASSERT_EQ(0, unmap_all(self->container));
+	ASSERT_EQ(0, vfio_unmap_all(self->container));
 	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
 }
 
@@ -321,9 +278,9 @@ TEST_F(fobj, lazy_umount_owner_exits)
 	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
 	ASSERT_EQ(0, run_child(self, LAZY_THEN_EXIT));
 	/* Torn down by the backend when the owner exited... */
-	ASSERT_EQ(0, wait_torn_down(self->container, self->avail0));
+	ASSERT_EQ(0, vfio_wait_torn_down(self->container, self->avail0));
 	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
-	ASSERT_EQ(0, unmap_all(self->container));
+	ASSERT_EQ(0, vfio_unmap_all(self->container));
 	/* ...and the file system with it. */
 	fuse_file_stop(self->fuse);
 	ASSERT_EQ(0, self->fuse->status);
@@ -332,7 +289,7 @@ TEST_F(fobj, lazy_umount_owner_exits)
 TEST_F(fobj, lazy_umount_then_unmap)
 {
 	ASSERT_EQ(0, run_child(self, LAZY_THEN_UNMAP));
-	ASSERT_EQ(0, unmap_all(self->container));
+	ASSERT_EQ(0, vfio_unmap_all(self->container));
 	ASSERT_EQ(self->pinned0, pinned_settled(self->pinned0));
 }
 
@@ -345,21 +302,12 @@ FIXTURE(fobjm) {
 FIXTURE_SETUP(fobjm)
 {
 	self->container = -1;
-	self->mdev.uuid[0] = '\0';
-	self->mdev.group = self->mdev.device = -1;
+	self->mdev = (struct test_mdev)TEST_MDEV_NONE;
 	self->fuse = MAP_FAILED;
 	if (access("/dev/fuse", F_OK))
 		SKIP(return, "no /dev/fuse in this kernel");
-	if (!test_mdev_available())
-		SKIP(return, "the test mdev parent is not registered (load "
-		     "vfio_lu_test_mdev.ko: tools/vm-run --insmod)");
-	self->container = vfio_open_container();
-	ASSERT_LE(0, self->container);
-	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
-	ASSERT_EQ(0, vfio_set_iommu(self->container, VFIO_LU_TYPE1v2_IOMMU));
-	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
-			   VFIO_DMA_OWNER));
-	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+	REQUIRE_MDEV();
+	open_mdev(&backend_ours, &self->container, &self->mdev);
 	self->fuse = mmap(NULL, sizeof(*self->fuse), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->fuse);
@@ -370,8 +318,7 @@ FIXTURE_TEARDOWN(fobjm)
 	if (self->fuse != MAP_FAILED)
 		munmap(self->fuse, sizeof(*self->fuse));
 	test_mdev_destroy(&self->mdev);
-	if (self->container >= 0)
-		close(self->container);
+	close_fd(&self->container);
 }
 
 /*
@@ -455,7 +402,7 @@ TEST_F(fobjm, mdev_write_reaches_server)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, unmap_all(self->container));
+	ASSERT_EQ(0, vfio_unmap_all(self->container));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
 }
 
