@@ -104,15 +104,31 @@
  *   from, and charged to the locked_vm (RLIMIT_MEMLOCK) of, the owner's
  *   address space; mediated-device pins and copies (vfio_pin_pages,
  *   vfio_dma_rw) use it too, and wait at most for one container ioctl,
- *   never for userspace.
+ *   never for another process's userspace (a page of the owner's that must
+ *   be faulted in first, from a FUSE server or a userfaultfd, is faulted
+ *   in without the container lock held).  Once the owner is gone they
+ *   fail at once with ESRCH, a new reference on a page already pinned
+ *   included.
  * - Only the owner may VFIO_IOMMU_MAP_DMA (EPERM for anyone else while the
  *   container holds mappings).  Anyone holding the descriptor may unmap.
  * - Close-on-exit/exec: when the owner exits or execs while it still owns
  *   mappings, they are all unmapped, unpinned and unaccounted (shortly
- *   after, from a work item).  The backend detects this with a one-page
- *   sealed PROT_NONE mapping ("[vfio_iommu_lu owner]"), not inherited by
- *   fork, in the owner's address space; a process that owned a container
- *   several times keeps one such page per time until it exits or execs.
+ *   after, from a work item), except a mapping in which a mediated device
+ *   still holds pins after being asked to release them: that one stays,
+ *   with its pins, until it is unmapped or the container goes (pages are
+ *   never pulled from under a live driver); meanwhile the owner is gone
+ *   and MAP_DMA and VFIO_CHANGE_DMA_OWNER fail with ESRCH.  The backend
+ *   detects the exit with a one-page sealed PROT_NONE mapping
+ *   ("[vfio_iommu_lu owner]"), not inherited by fork, in the owner's
+ *   address space, mapped when a MAP_DMA or VFIO_CHANGE_DMA_OWNER makes
+ *   the process the owner and kept, one per container, until it exits or
+ *   execs (re-armed if it becomes the owner again).
+ * - The memory object behind a mapping (what VFIO_CHANGE_DMA_OWNER
+ *   compares) is the shared file's address_space and offset; while a
+ *   mapping exists the backend holds the file's path, so the file system
+ *   it lives on cannot be unmounted (EBUSY; a lazy unmount completes when
+ *   the mapping goes).  Every pin is checked against it: a vaddr remapped
+ *   to other memory after MAP_DMA makes later pins fail with EFAULT.
  */
 #define VFIO_DMA_OWNER			11
 
@@ -129,13 +145,17 @@
  * caller may map.
  *
  * For every mapping, the vaddr to use in the caller's address space is
- * the one staged with VFIO_DMA_MAP_FLAG_VADDR or, if nothing is staged,
- * the current one (same vaddr, as after fork).  It must map the same
- * SHARED memory object as the pinned pages (same file at the same offset),
- * over the whole length, with the same read/write permissions.  Private or
- * anonymous memory (including MAP_DMA over a hole) therefore can never
- * change owner, and neither can memory marked MADV_DONTFORK after a fork.
- * On success staged vaddrs are installed and cleared.
+ * the one the caller staged with VFIO_DMA_MAP_FLAG_VADDR or, if the caller
+ * staged nothing, the current one (same vaddr, as after fork); vaddrs
+ * staged by other processes are ignored.  It must map the same SHARED
+ * memory object as the mapping (the same file's address_space at the same
+ * offset: a memfd reopened through /proc is the same, another anon-inode
+ * file is not), over the whole length, with the same read/write/PFNMAP
+ * kind.  Private or anonymous memory (including MAP_DMA over a hole, and a
+ * MAP_SHARED mapping of a file opened O_RDONLY, which the kernel does not
+ * make shared) therefore can never change owner, and neither can memory
+ * marked MADV_DONTFORK after a fork.  On success the caller's staged
+ * vaddrs are installed and cleared.
  *
  * Called by the current owner with nothing staged: succeeds, does nothing.
  * On a container without mappings: the caller becomes the owner.
@@ -144,7 +164,7 @@
  * (owner, vaddrs, locked_vm, staged vaddrs all as before):
  *
  * - ESRCH: also when the caller has no address space.
- * - EINVAL: vaddrs are staged for some mappings but not all.
+ * - EINVAL: the caller staged vaddrs for some mappings but not all.
  * - ENXIO: a new or unchanged vaddr does not map the same shared memory
  *   object with the same length and permissions as the pinned pages.
  * - ENOMEM: out of memory, or the caller's RLIMIT_MEMLOCK cannot take the
@@ -178,18 +198,22 @@
  *	With VFIO_DMA_MAP_FLAG_VADDR alone (VFIO_DMA_OWNER): does not map;
  *	stages .vaddr as the new base vaddr of the mapping whose iova and
  *	size are exactly .iova and .size, effective at the next successful
- *	VFIO_CHANGE_DMA_OWNER (nothing is checked before); staging again
- *	replaces it.  Anyone holding the descriptor may stage.  Errors:
- *	EINVAL (READ or WRITE given too, vaddr misaligned or wrapping, no
- *	mapping with exactly this iova and size).
+ *	VFIO_CHANGE_DMA_OWNER by the same process (nothing is checked
+ *	before).  Anyone holding the descriptor may stage; a staged vaddr
+ *	belongs to the process that staged it, one per mapping (staging
+ *	again, by anyone, replaces it).  With .size 0 (and .iova and .vaddr
+ *	0): withdraws every vaddr the caller staged.  Errors: EINVAL (READ
+ *	or WRITE given too, vaddr misaligned or wrapping, no mapping with
+ *	exactly this iova and size, a withdrawal with iova or vaddr not 0).
  *	Errors of a new mapping: EINVAL (no READ/WRITE, zero size,
  *	iova/vaddr/size not aligned to the smallest IOMMU page size, iova or
  *	vaddr range wrapping, iova outside the valid ranges); EEXIST
  *	(overlaps a mapping); ENOSPC (dma_entry_limit reached); EPERM (the
  *	container's mappings belong to another process); ENOMEM (memory, or
  *	RLIMIT_MEMLOCK exceeded without CAP_IPC_LOCK); EFAULT and other pin
- *	errors (bad vaddr, write access to read-only memory).  On error
- *	nothing is mapped, pinned or charged.
+ *	errors (bad vaddr, write access to read-only memory, the vaddr
+ *	remapped to other memory while the call ran).  On error nothing is
+ *	mapped, pinned or charged, and the owner is unchanged.
  *
  * VFIO_IOMMU_UNMAP_DMA - struct vfio_iommu_type1_dma_unmap, as Type1v2.
  *	Removes every mapping inside [iova, iova + size); a range that would
@@ -227,11 +251,16 @@
  *	pages still pinned by a mediated device; a page unpinned since is
  *	reported by this read and not the next.  Dirty are: pages pinned by
  *	a mediated device (while pinned, and once after), pages written by
- *	vfio_dma_rw and, while an IOMMU-backed group that never pinned
- *	through vfio_pin_pages is attached, every page of every mapping.
- *	Bits and tracking are untouched by VFIO_CHANGE_DMA_OWNER and staged
- *	vaddrs.  If the copy to bitmap.data faults, the bits not delivered
- *	are kept.
+ *	vfio_dma_rw (marked before the copy: a write that fails half way is
+ *	reported) and, while an IOMMU-backed group that never pinned
+ *	through vfio_pin_pages is attached, every page of every mapping;
+ *	when such a group detaches or pins for the first time, every one of
+ *	those pages is marked, so the next read still reports what its
+ *	device wrote.  Bits and tracking are untouched by
+ *	VFIO_CHANGE_DMA_OWNER and staged vaddrs.  bitmap.data is never
+ *	faulted in under the container lock (it may be a FUSE file or a
+ *	userfaultfd region): the read waits for it unlocked and starts again.
+ *	A read that fails (EFAULT, EINTR) consumes no bit.
  *	Errors: EINVAL (no flag or several; GET_BITMAP: argsz without room
  *	for the range structure, range wrapping, empty or misaligned,
  *	splitting a mapping, pgsize other than the smallest IOMMU page
