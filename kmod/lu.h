@@ -39,10 +39,14 @@
  *     charge or copy, and release it with mmput_async() (we may be the last
  *     user; the mm's teardown must not run under lu_iommu.lock); the
  *     container itself keeps only mmgrab();
- *   - never wait for userspace with lu_iommu.lock held, with one exception
- *     inherited from type1: dma_rw from the owner's own thread or a kernel
- *     thread copies with copy_to/from_user(), which can fault on the
- *     owner's memory;
+ *   - never wait for userspace with lu_iommu.lock held: user copies and
+ *     device pins under it fault nothing in (page faults disabled,
+ *     FOLL_NOFAULT) and, when a page is missing, drop the lock, fault it
+ *     in and start again (struct lu_fault); the one exception, as in
+ *     type1, is the owner's own MAP_DMA, whose pinning faults in its own
+ *     memory (docs/backend.md, "Known limits");
+ *   - put what a removed mapping held (lu_seg paths) after the lock is
+ *     dropped, through lu_unlock(): it may evict an inode;
  *   - a failing ioctl or attach changes nothing; teardown never fails.
  */
 #ifndef VFIO_IOMMU_LU_H
