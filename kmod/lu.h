@@ -471,6 +471,7 @@ int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
  */
 struct lu_fault {
 	void __user		*addr;
+	size_t			len;	/* bytes from @addr worth faulting in */
 	void __user		*last;
 	unsigned int		repeats;
 };

@@ -28,6 +28,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -129,11 +130,14 @@ err_free:
 /**
  * lu_fault_in_mm - fault in @f->addr of @mm, without lu_iommu.lock
  * @mm: the owner's mm, with a user reference held
- * @f: the address, and how often in a row it came back
+ * @f: the address, how many bytes from it the request will need (at
+ *	least its page), and how often in a row it came back
  * @write: for writing
  *
  * May wait for userspace (a FUSE server, a userfaultfd handler): this is
- * why the lock is dropped first.
+ * why the lock is dropped first.  The pages after the first are faulted
+ * in too, so that a request over many missing pages starts again once,
+ * not once per page; only the first one must succeed.
  *
  * Return: 0; -EFAULT; -EINTR.
  */
@@ -142,6 +146,7 @@ static int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f,
 {
 	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
 	bool unlocked = false;
+	unsigned long addr;
 	int ret;
 
 	if (f->addr == f->last) {
@@ -156,6 +161,12 @@ static int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f,
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	ret = fixup_user_fault(mm, (unsigned long)f->addr, flags, &unlocked);
+	for (addr = PAGE_ALIGN((unsigned long)f->addr + 1);
+	     !ret && addr < (unsigned long)f->addr + f->len; addr += PAGE_SIZE) {
+		if (fatal_signal_pending(current) ||
+		    fixup_user_fault(mm, addr, flags, &unlocked))
+			break;
+	}
 	mmap_read_unlock(mm);
 	return ret;
 }
@@ -216,9 +227,13 @@ static int lu_pin_pages_locked(struct lu_iommu *iommu,
 			p = lu_pfn_create(iommu, dma, mm, iova);
 			if (IS_ERR(p)) {
 				ret = PTR_ERR(p);
-				if (ret == -EAGAIN)
+				if (ret == -EAGAIN) {
 					f->addr = (void __user *)(dma->vaddr +
 								 (iova - dma->iova));
+					f->len = min_t(u64, (u64)(npage - i) <<
+						       PAGE_SHIFT,
+						       lu_dma_last(dma) - iova + 1);
+				}
 				goto err_unwind;
 			}
 		}
@@ -449,6 +464,7 @@ static int lu_dma_rw_locked(struct lu_iommu *iommu, dma_addr_t *iova,
 		*count -= n - left;
 		if (left) {
 			f->addr = (void __user *)(vaddr + n - left);
+			f->len = left;
 			ret = -EAGAIN;
 			break;
 		}
