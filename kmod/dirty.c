@@ -370,9 +370,6 @@ static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
 	return 0;
 }
 
-/* Times in a row one address may need faulting in before we give up. */
-#define LU_DIRTY_FAULT_RETRIES	8
-
 /**
  * lu_dirty_fault_in - make a user bitmap byte writable, without our lock
  * @f: the address lu_dirty_report() could not write (f->addr), and how
@@ -386,13 +383,8 @@ static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
  */
 int lu_dirty_fault_in(struct lu_fault *f)
 {
-	if (f->addr == f->last) {
-		if (++f->repeats > LU_DIRTY_FAULT_RETRIES)
-			return -EFAULT;
-	} else {
-		f->last = f->addr;
-		f->repeats = 0;
-	}
+	if (!lu_fault_again(f))
+		return -EFAULT;
 	if (fatal_signal_pending(current))
 		return -EINTR;
 	cond_resched();

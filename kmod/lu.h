@@ -477,4 +477,22 @@ struct lu_fault {
 };
 int lu_dirty_fault_in(struct lu_fault *f);
 
+/* Times in a row one address may need faulting in before we give up. */
+#define LU_FAULT_RETRIES	8
+
+/*
+ * @f->addr is about to be faulted in: false if it is the same address as
+ * the last LU_FAULT_RETRIES times (a page another thread keeps zapping),
+ * so that the caller fails with -EFAULT instead of looping.
+ */
+static inline bool lu_fault_again(struct lu_fault *f)
+{
+	if (f->addr != f->last) {
+		f->last = f->addr;
+		f->repeats = 0;
+		return true;
+	}
+	return ++f->repeats <= LU_FAULT_RETRIES;
+}
+
 #endif /* VFIO_IOMMU_LU_H */

@@ -124,9 +124,6 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/* Times in a row one address may need faulting in before we give up. */
-#define LU_FAULT_RETRIES	8
-
 /**
  * lu_fault_in_mm - fault in @f->addr of @mm, without lu_iommu.lock
  * @mm: the owner's mm, with a user reference held
@@ -149,13 +146,8 @@ static int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f,
 	unsigned long addr;
 	int ret;
 
-	if (f->addr == f->last) {
-		if (++f->repeats > LU_FAULT_RETRIES)
-			return -EFAULT;
-	} else {
-		f->last = f->addr;
-		f->repeats = 0;
-	}
+	if (!lu_fault_again(f))
+		return -EFAULT;
 	if (mm != current->mm)
 		flags |= FAULT_FLAG_REMOTE;
 	if (mmap_read_lock_killable(mm))

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include "vfio_util.h"
 #include "edu.h"
@@ -326,6 +327,23 @@ static inline void __open_edu_env(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, __r.ret);						\
 	ASSERT_EQ((long)(kb), __r.vmlck_kb);				\
 	ASSERT_NO_NEW_PINS(__acquired);					\
+} while (0)
+
+/*
+ * Run fn() (void, reporting with CK(), exiting 0 on success) in a forked
+ * child, as the old VMM of a fork/exec scenario, and assert it succeeded.
+ */
+#define ASSERT_CHILD_RUNS(fn) do {					\
+	int __status;							\
+	pid_t __pid = fork();						\
+	ASSERT_LE(0, __pid);						\
+	if (!__pid) {							\
+		fn();							\
+		_exit(1);						\
+	}								\
+	ASSERT_EQ(__pid, waitpid(__pid, &__status, 0));			\
+	ASSERT_TRUE(WIFEXITED(__status));				\
+	ASSERT_EQ(0, WEXITSTATUS(__status));				\
 } while (0)
 
 /* A test_mdev that owns nothing yet (for teardowns). */

@@ -170,19 +170,8 @@ static int new_vmm(char **argv)
 
 TEST(seed_sequence)
 {
-	pid_t pid;
-	int status;
-
 	REQUIRE_EDU();
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		old_vmm();
-		_exit(1);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_CHILD_RUNS(old_vmm);
 }
 
 /* ---- after fork, without exec ---- */
