@@ -91,3 +91,23 @@ int child_stop(struct child *ch)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int reexec_child(struct reexec *rx, const struct child *ch)
+{
+	int ret = reexec_num(rx, ch->pid);
+
+	if (!ret)
+		ret = reexec_fd(rx, ch->cmd);
+	if (!ret)
+		ret = reexec_fd(rx, ch->rep);
+	return ret;
+}
+
+struct child child_from_args(char **args, int first)
+{
+	return (struct child){
+		.pid = reexec_arg(args, first),
+		.cmd = reexec_arg(args, first + 1),
+		.rep = reexec_arg(args, first + 2),
+	};
+}

@@ -37,6 +37,14 @@ typedef int (*child_extra_fn)(int container, char c, int cmd, int rep);
 int child_start(struct child *ch, int container, child_extra_fn extra);
 /* Send one command; the child's reply, or ret = -EPIPE. */
 struct reply child_do(struct child *ch, char c);
+/*
+ * Across an exec of the parent (reexec.h): pass the helper child as three
+ * arguments (its pid and both pipe ends, kept open), and rebuild it from
+ * them in the new image, argument first on.  0 or -errno.
+ */
+struct reexec;
+int reexec_child(struct reexec *rx, const struct child *ch);
+struct child child_from_args(char **args, int first);
 /* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
 int child_stop(struct child *ch);
 

@@ -284,9 +284,7 @@ static void old_vmm(const struct test_mdev *given, int pin_mode)
 	CK(reexec_fd(&rx, m.group) == 0);
 	CK(reexec_fd(&rx, m.device) == 0);
 	CK(reexec_fd(&rx, memfd) == 0);
-	CK(reexec_num(&rx, holder.pid) == 0);
-	CK(reexec_fd(&rx, holder.cmd) == 0);
-	CK(reexec_fd(&rx, holder.rep) == 0);
+	CK(reexec_child(&rx, &holder) == 0);
 	CK(reexec_num(&rx, (uintptr_t)buf) == 0);
 	CK(reexec_num(&rx, pin_mode) == 0);
 	CK(reexec(&rx) == 0);
@@ -300,10 +298,7 @@ static int new_vmm(char **argv)
 {
 	int container = reexec_arg(argv, 0), group = reexec_arg(argv, 1);
 	int device = reexec_arg(argv, 2), memfd = reexec_arg(argv, 3);
-	struct child holder = {
-		.pid = reexec_arg(argv, 4), .cmd = reexec_arg(argv, 5),
-		.rep = reexec_arg(argv, 6),
-	};
+	struct child holder = child_from_args(argv, 4);
 	uintptr_t old_vaddr = reexec_arg(argv, 7);
 	int pin_mode = reexec_arg(argv, 8);
 	const int pins_ab[] = { PIN_A, PIN_B, -1 }, pins_b[] = { PIN_B, -1 };

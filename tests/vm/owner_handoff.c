@@ -96,9 +96,7 @@ static void old_vmm(void)
 	CK(reexec_fd(&rx, e.group) == 0);
 	CK(reexec_fd(&rx, e.edu.device) == 0);
 	CK(reexec_fd(&rx, memfd) == 0);
-	CK(reexec_num(&rx, holder.pid) == 0);
-	CK(reexec_fd(&rx, holder.cmd) == 0);
-	CK(reexec_fd(&rx, holder.rep) == 0);
+	CK(reexec_child(&rx, &holder) == 0);
 	CK(reexec_num(&rx, (uintptr_t)buf) == 0);
 	CK(reexec_num(&rx, acquired0) == 0);
 	CK(reexec(&rx) == 0);
@@ -111,10 +109,7 @@ static int new_vmm(char **argv)
 {
 	int container = reexec_arg(argv, 0), device = reexec_arg(argv, 2);
 	int memfd = reexec_arg(argv, 3);
-	struct child holder = {
-		.pid = reexec_arg(argv, 4), .cmd = reexec_arg(argv, 5),
-		.rep = reexec_arg(argv, 6),
-	};
+	struct child holder = child_from_args(argv, 4);
 	uintptr_t old_vaddr = reexec_arg(argv, 7);
 	long acquired0 = reexec_arg(argv, 8);
 	struct edu edu;
