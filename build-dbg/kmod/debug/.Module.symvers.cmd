@@ -1,1 +1,0 @@
-savedcmd_/work/main/build-dbg/kmod/debug/Module.symvers :=  scripts/mod/modpost -M        -o /work/main/build-dbg/kmod/debug/Module.symvers -T /work/main/build-dbg/kmod/debug/modules.order -i Module.symvers -e 

@@ -1,1 +1,0 @@
-savedcmd_/work/main/build-dbg/kmod/debug/vfio_iommu_lu.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T scripts/module.lds -o /work/main/build-dbg/kmod/debug/vfio_iommu_lu.ko /work/main/build-dbg/kmod/debug/vfio_iommu_lu.o /work/main/build-dbg/kmod/debug/vfio_iommu_lu.mod.o /work/main/build-dbg/kmod/debug/.module-common.o

@@ -1,1 +1,0 @@
-savedcmd_/work/main/build-dbg/kmod/debug/vfio_iommu_lu.mod := printf '%s\n'   main.o dma.o iova.o owner.o canary.o object.o account.o pin.o domain.o mdev.o dirty.o | awk '!x[$$0]++ { print("/work/main/build-dbg/kmod/debug/"$$0) }' > /work/main/build-dbg/kmod/debug/vfio_iommu_lu.mod

@@ -1,2 +1,0 @@
-# Empty dependencies file for backend_dropin.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for bed_hold_pins.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for conformance_acct.
-# This may be replaced when dependencies are built.

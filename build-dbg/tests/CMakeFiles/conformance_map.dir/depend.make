@@ -1,2 +1,0 @@
-# Empty dependencies file for conformance_map.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for conformance_mdev.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for dirty_bitmap.
-# This may be replaced when dependencies are built.

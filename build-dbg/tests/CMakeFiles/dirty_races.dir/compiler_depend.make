@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for dirty_races.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for edu_dma.
-# This may be replaced when dependencies are built.

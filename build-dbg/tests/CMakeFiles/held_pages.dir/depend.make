@@ -1,2 +1,0 @@
-# Empty dependencies file for held_pages.
-# This may be replaced when dependencies are built.

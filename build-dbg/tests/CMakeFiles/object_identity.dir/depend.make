@@ -1,2 +1,0 @@
-# Empty dependencies file for object_identity.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for owner_races.
-# This may be replaced when dependencies are built.

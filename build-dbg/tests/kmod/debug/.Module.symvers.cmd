@@ -1,1 +1,0 @@
-savedcmd_/work/main/build-dbg/tests/kmod/debug/Module.symvers :=  scripts/mod/modpost -M        -o /work/main/build-dbg/tests/kmod/debug/Module.symvers -T /work/main/build-dbg/tests/kmod/debug/modules.order -i Module.symvers -e 

@@ -1,1 +1,0 @@
-savedcmd_/work/main/build-dbg/tests/kmod/debug/vfio_lu_test_mdev.mod := printf '%s\n'   test_mdev.o | awk '!x[$$0]++ { print("/work/main/build-dbg/tests/kmod/debug/"$$0) }' > /work/main/build-dbg/tests/kmod/debug/vfio_lu_test_mdev.mod

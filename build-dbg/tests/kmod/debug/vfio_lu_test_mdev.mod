@@ -1,1 +1,0 @@
-/work/main/build-dbg/tests/kmod/debug/test_mdev.o
