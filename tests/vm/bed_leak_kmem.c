@@ -13,7 +13,7 @@
 
 int main(void)
 {
-	struct test_mdev m = { .group_nr = -1, .group = -1, .device = -1 };
+	struct test_mdev m = TEST_MDEV_NONE;
 	int container = -1, ret;
 
 	ret = test_mdev_create(&m);
