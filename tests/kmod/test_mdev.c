@@ -426,17 +426,6 @@ static long tmdev_ioctl_rsvd(struct tmdev *t, void __user *uarg)
 	return copy_to_user(uarg, &arg, minsz) ? -EFAULT : 0;
 }
 
-/* A leak on purpose (VFIO_LU_TEST_MDEV_LEAK): nothing keeps the pointer. */
-static noinline long tmdev_ioctl_leak(void)
-{
-	void *p = kmalloc(128, GFP_KERNEL);
-
-	if (!p)
-		return -ENOMEM;
-	memset(p, 0x6b, 128);
-	return 0;
-}
-
 static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			unsigned long arg)
 {
@@ -458,8 +447,6 @@ static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return tmdev_ioctl_set_mode(t, uarg);
 	case VFIO_LU_TEST_MDEV_RSVD:
 		return tmdev_ioctl_rsvd(t, uarg);
-	case VFIO_LU_TEST_MDEV_LEAK:
-		return tmdev_ioctl_leak();
 	}
 	return -ENOTTY;
 }

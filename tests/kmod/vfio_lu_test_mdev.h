@@ -242,15 +242,4 @@ struct vfio_lu_test_mdev_rsvd {
 };
 #define VFIO_LU_TEST_MDEV_RSVD		_IO(VFIO_TYPE, VFIO_BASE + 69)
 
-/**
- * VFIO_LU_TEST_MDEV_LEAK - _IO(VFIO_TYPE, VFIO_BASE + 70), no argument
- *
- * Allocates 128 bytes of kernel memory and forgets them: a deliberate
- * leak, so that the test bed can show that kmemleak's report fails a run
- * (tools/vm-run exit 124).  For that bed test only.
- *
- * Return: 0; ENOMEM.
- */
-#define VFIO_LU_TEST_MDEV_LEAK		_IO(VFIO_TYPE, VFIO_BASE + 70)
-
 #endif /* _UAPI_VFIO_LU_TEST_MDEV_H */

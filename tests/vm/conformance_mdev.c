@@ -869,7 +869,7 @@ TEST_F(mdev, test_driver_argument_checks)
 		EXPECT_NE(0, r.pfn);
 	}
 	/* The first number after the driver's ioctls. */
-	EXPECT_EQ(-1, ioctl(dev, _IO(VFIO_TYPE, VFIO_BASE + 71), &a));
+	EXPECT_EQ(-1, ioctl(dev, _IO(VFIO_TYPE, VFIO_BASE + 70), &a));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(0, ioctl(dev, VFIO_DEVICE_GET_INFO, &info));
 	EXPECT_EQ(VFIO_DEVICE_FLAGS_PLATFORM, info.flags);
