@@ -43,8 +43,6 @@
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/mm.h>
-#include <linux/pagemap.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -242,13 +240,13 @@ static u64 lu_dirty_word(struct lu_dma *dma, unsigned long nbits,
  * held (an adjacent mapping's bits), bits past the mapping's end are
  * written 0.  Nothing is cleared here (lu_dirty_clear does, after).
  *
- * Return: 0; -EAGAIN with *@fault set to the user address that needs
+ * Return: 0; -EAGAIN with @fault set to the user address (and range) that needs
  * faulting in (a prefix may have been written; writing it again later is
  * harmless, the bits are still set).
  */
 static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 			 u64 __user *ubits, dma_addr_t base, u64 *buf,
-			 void __user **fault)
+			 struct lu_fault *fault)
 {
 	unsigned long nbits = lu_dirty_nbits(iommu, dma);
 	unsigned long bit_off = (dma->iova - base) >> iommu->dirty_pgshift;
@@ -268,7 +266,8 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 	pagefault_disable();
 	if (shift) {
 		if (__get_user(low, ubits + uw0)) {
-			*fault = ubits + uw0;
+			fault->addr = ubits + uw0;
+			fault->len = nw * sizeof(u64);
 			ret = -EAGAIN;
 			goto out;
 		}
@@ -292,8 +291,11 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 					       n * sizeof(u64));
 		if (left) {
 			/* The first byte not written is the one to fault in. */
-			*fault = (void __user *)(ubits + uw0 + first) +
-				 n * sizeof(u64) - left;
+			fault->addr = (void __user *)(ubits + uw0 + first) +
+				      n * sizeof(u64) - left;
+			/* The rest of this mapping's words too: one restart. */
+			fault->len = (void __user *)(ubits + uw0 + nw) -
+				     fault->addr;
 			ret = -EAGAIN;
 			break;
 		}
@@ -328,12 +330,12 @@ static int lu_dirty_check_user(const struct vfio_bitmap *b, u64 size)
  * Report (and with @clear, then clear) the bits of the mappings in
  * [@iova, @last] into @b, whose first bit stands for @iova.  Lock held;
  * no user page is faulted.  Return: 0; -EINVAL (not tracking, page size,
- * a mapping bisected); -ENOMEM; -EAGAIN with *@fault set: nothing was
+ * a mapping bisected); -ENOMEM; -EAGAIN with @fault set: nothing was
  * cleared, fault the page in and call again.
  */
 static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
 			   dma_addr_t last, const struct vfio_bitmap *b,
-			   bool clear, void __user **fault)
+			   bool clear, struct lu_fault *fault)
 {
 	u64 __user *ubits = b->data;
 	struct lu_dma *dma;
@@ -371,27 +373,6 @@ static int lu_dirty_report(struct lu_iommu *iommu, dma_addr_t iova,
 }
 
 /**
- * lu_dirty_fault_in - make a user bitmap byte writable, without our lock
- * @f: the address lu_dirty_report() could not write (f->addr), and how
- *	often in a row it came back
- *
- * May wait for userspace (a userfaultfd, a FUSE server): the container
- * lock must not be held.  A page that keeps going away again (another
- * thread zapping it) ends in -EFAULT rather than a loop.
- *
- * Return: 0; -EFAULT (not writable memory); -EINTR (killed).
- */
-int lu_dirty_fault_in(struct lu_fault *f)
-{
-	if (!lu_fault_again(f))
-		return -EFAULT;
-	if (fatal_signal_pending(current))
-		return -EINTR;
-	cond_resched();
-	return fault_in_safe_writeable(f->addr, 1) ? -EFAULT : 0;
-}
-
-/**
  * lu_dirty_unmap_ready - may an unmap report its dirty bits into @b?
  * @iommu: the container (lock held)
  * @b: the user bitmap
@@ -422,11 +403,11 @@ int lu_dirty_unmap_ready(struct lu_iommu *iommu, const struct vfio_bitmap *b)
  * them: if this fails, nothing is unmapped and nothing lost.
  *
  * Return: 0; -EINVAL (not tracking, page size); -ENOMEM; -EAGAIN (drop
- * the lock, lu_dirty_fault_in(*@fault), start the unmap again).
+ * the lock, lu_fault_in_mm(@fault), start the unmap again).
  */
 int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
 			  dma_addr_t last, const struct vfio_bitmap *b,
-			  void __user **fault)
+			  struct lu_fault *fault)
 {
 	return lu_dirty_report(iommu, iova, last, b, false, fault);
 }
@@ -483,12 +464,12 @@ static long lu_dirty_get_bitmap(struct lu_iommu *iommu, void __user *uarg,
 		    !(range.size & (pgsize - 1)))
 			ret = lu_dirty_report(iommu, range.iova,
 					      range.iova + range.size - 1,
-					      &range.bitmap, true, &fault.addr);
+					      &range.bitmap, true, &fault);
 		mutex_unlock(&iommu->lock);
 		if (ret != -EAGAIN)
 			return ret;
 		/* Nothing was consumed: fault the page in, unlocked, again. */
-		ret = lu_dirty_fault_in(&fault);
+		ret = lu_fault_in_mm(current->mm, &fault, true);
 		if (ret)
 			return ret;
 	}

@@ -391,11 +391,11 @@ again:
 	/* The bits of what goes, all copied before anything is removed. */
 	if (bitmap) {
 		ret = lu_dirty_unmap_report(iommu, iova, last, bitmap,
-					    &fault.addr);
+					    &fault);
 		if (ret == -EAGAIN) {
 			/* Never fault the user bitmap in under the lock. */
 			mutex_unlock(&iommu->lock);
-			ret = lu_dirty_fault_in(&fault);
+			ret = lu_fault_in_mm(current->mm, &fault, true);
 			if (ret)
 				return ret;
 			mutex_lock(&iommu->lock);

@@ -321,6 +321,36 @@ static inline bool lu_pfn_reserved(unsigned long pfn)
 }
 
 /*
+ * A user address a copy or pin under lu_iommu.lock could not reach without
+ * faulting, to fault in after dropping the lock, and how often it came
+ * back in a row (a page that keeps going away ends in -EFAULT).
+ */
+struct lu_fault {
+	void __user		*addr;
+	size_t			len;	/* bytes from @addr worth faulting in */
+	void __user		*last;
+	unsigned int		repeats;
+};
+
+/* Times in a row one address may need faulting in before we give up. */
+#define LU_FAULT_RETRIES	8
+
+/*
+ * @f->addr is about to be faulted in: false if it is the same address as
+ * the last LU_FAULT_RETRIES times (a page another thread keeps zapping),
+ * so that the caller fails with -EFAULT instead of looping.
+ */
+static inline bool lu_fault_again(struct lu_fault *f)
+{
+	if (f->addr != f->last) {
+		f->last = f->addr;
+		f->repeats = 0;
+		return true;
+	}
+	return ++f->repeats <= LU_FAULT_RETRIES;
+}
+
+/*
  * An ioctl's argument as main.c copied it in: the fixed part every caller
  * must pass (each op's minimum size), argsz and flags already checked;
  * the rest of the structure reads 0.  The handler still has the user
@@ -400,6 +430,7 @@ int lu_charge(struct lu_iommu *iommu, struct lu_dma *dma,
 	      unsigned long npages);
 void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
 		 unsigned long npages);
+int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f, bool write);
 long lu_pin_user(struct lu_dma *dma, struct mm_struct *mm, dma_addr_t iova,
 		 unsigned long npages, struct page **pages,
 		 unsigned long *pfns, bool *pfnmap, bool nofault);
@@ -463,36 +494,6 @@ int lu_dirty_unmap_ready(struct lu_iommu *iommu,
 			 const struct vfio_bitmap *b);
 int lu_dirty_unmap_report(struct lu_iommu *iommu, dma_addr_t iova,
 			  dma_addr_t last, const struct vfio_bitmap *b,
-			  void __user **fault);
-/*
- * A user address a copy or pin under lu_iommu.lock could not reach without
- * faulting, to fault in after dropping the lock, and how often it came
- * back in a row (a page that keeps going away ends in -EFAULT).
- */
-struct lu_fault {
-	void __user		*addr;
-	size_t			len;	/* bytes from @addr worth faulting in */
-	void __user		*last;
-	unsigned int		repeats;
-};
-int lu_dirty_fault_in(struct lu_fault *f);
-
-/* Times in a row one address may need faulting in before we give up. */
-#define LU_FAULT_RETRIES	8
-
-/*
- * @f->addr is about to be faulted in: false if it is the same address as
- * the last LU_FAULT_RETRIES times (a page another thread keeps zapping),
- * so that the caller fails with -EFAULT instead of looping.
- */
-static inline bool lu_fault_again(struct lu_fault *f)
-{
-	if (f->addr != f->last) {
-		f->last = f->addr;
-		f->repeats = 0;
-		return true;
-	}
-	return ++f->repeats <= LU_FAULT_RETRIES;
-}
+			  struct lu_fault *fault);
 
 #endif /* VFIO_IOMMU_LU_H */

@@ -124,44 +124,6 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/**
- * lu_fault_in_mm - fault in @f->addr of @mm, without lu_iommu.lock
- * @mm: the owner's mm, with a user reference held
- * @f: the address, how many bytes from it the request will need (at
- *	least its page), and how often in a row it came back
- * @write: for writing
- *
- * May wait for userspace (a FUSE server, a userfaultfd handler): this is
- * why the lock is dropped first.  The pages after the first are faulted
- * in too, so that a request over many missing pages starts again once,
- * not once per page; only the first one must succeed.
- *
- * Return: 0; -EFAULT; -EINTR.
- */
-static int lu_fault_in_mm(struct mm_struct *mm, struct lu_fault *f,
-			  bool write)
-{
-	unsigned int flags = write ? FAULT_FLAG_WRITE : 0;
-	bool unlocked = false;
-	unsigned long addr;
-	int ret;
-
-	if (!lu_fault_again(f))
-		return -EFAULT;
-	if (mm != current->mm)
-		flags |= FAULT_FLAG_REMOTE;
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	ret = fixup_user_fault(mm, (unsigned long)f->addr, flags, &unlocked);
-	for (addr = PAGE_ALIGN((unsigned long)f->addr + 1);
-	     !ret && addr < (unsigned long)f->addr + f->len; addr += PAGE_SIZE) {
-		if (fatal_signal_pending(current) ||
-		    fixup_user_fault(mm, addr, flags, &unlocked))
-			break;
-	}
-	mmap_read_unlock(mm);
-	return ret;
-}
 
 /*
  * lu_pin_pages() under the lock, all or nothing.  Return: as lu_pin_pages,
