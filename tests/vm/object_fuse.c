@@ -141,6 +141,32 @@ static bool fs_alive(struct fuse_file *f)
 enum after { UNMAP_THEN_UMOUNT, LAZY_THEN_EXIT, LAZY_THEN_UNMAP, RW_MAP };
 
 /*
+ * In a child: a private mount namespace, the FUSE file system mounted on
+ * a new directory @dir (a mkdtemp() template), the server's copy set to
+ * the pattern (what its READ answers carry), its file @file opened and
+ * mapped shared.  Return: 0, or the number of the step that failed.
+ */
+static int fuse_map_file(struct fuse_file *f, char *dir, char *file,
+			 size_t file_size, int *fd, void **p)
+{
+	if (!mkdtemp(dir))
+		return 10;
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return 11;
+	if (fuse_file_mount(f, dir, FILE_SIZE))
+		return 12;
+	for (size_t i = 0; i < FILE_SIZE; i++)
+		f->data[i] = pattern(i);
+	snprintf(file, file_size, "%s/ram", dir);
+	*fd = open(file, O_RDWR);
+	if (*fd < 0)
+		return 13;
+	*p = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return *p == MAP_FAILED ? 14 : 0;
+}
+
+/*
  * Child: a private mount namespace, the FUSE file system, its file
  * mapped shared and MAP_DMA'd, then munmap'ed and closed; then @after.
  * Returns the exit code: 0 or the step that failed.
@@ -151,25 +177,11 @@ static int fuse_child(int container, struct edu *edu, struct fuse_file *f,
 	char dir[] = "/tmp/lu-fuse-XXXXXX", file[64];
 	unsigned char *scratch;
 	void *p;
-	int fd;
+	int fd, ret;
 
-	if (!mkdtemp(dir))
-		return 10;
-	if (unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return 11;
-	if (fuse_file_mount(f, dir, FILE_SIZE))
-		return 12;
-	/* The server's copy: what its READ answers will carry. */
-	for (size_t i = 0; i < FILE_SIZE; i++)
-		f->data[i] = pattern(i);
-	snprintf(file, sizeof(file), "%s/ram", dir);
-	fd = open(file, O_RDWR);
-	if (fd < 0)
-		return 13;
-	p = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return 14;
+	ret = fuse_map_file(f, dir, file, sizeof(file), &fd, &p);
+	if (ret)
+		return ret;
 	if (after == RW_MAP) {
 		/* GUP refuses long-term writable pins of such memory. */
 		if (vfio_map(container, p, FILE_IOVA, FILE_SIZE) != -EFAULT)
@@ -331,24 +343,11 @@ static int mdev_child(int container, int device, struct fuse_file *f)
 	char dir[] = "/tmp/lu-fuse-XXXXXX", file[64];
 	unsigned char buf[LEN], back[LEN];
 	void *p;
-	int fd;
+	int fd, ret;
 
-	if (!mkdtemp(dir))
-		return 10;
-	if (unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return 11;
-	if (fuse_file_mount(f, dir, FILE_SIZE))
-		return 12;
-	for (size_t i = 0; i < FILE_SIZE; i++)
-		f->data[i] = pattern(i);
-	snprintf(file, sizeof(file), "%s/ram", dir);
-	fd = open(file, O_RDWR);
-	if (fd < 0)
-		return 13;
-	p = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return 14;
+	ret = fuse_map_file(f, dir, file, sizeof(file), &fd, &p);
+	if (ret)
+		return ret;
 	if (vfio_map(container, p, FILE_IOVA, FILE_SIZE))
 		return 15;
 	for (size_t i = 0; i < LEN; i++)
