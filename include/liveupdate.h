@@ -275,8 +275,15 @@ int liveupdate_report_print(const struct liveupdate_report *r, FILE *out);
 int liveupdate_report_json(const struct liveupdate_report *r, FILE *out);
 /*
  * The report as "key=value" lines (the wire form VMMs send to the
- * liveupdate command), and back.  Parsing ignores unknown keys (a newer
- * VMM) and keeps defaults for missing ones; -EINVAL for a malformed line.
+ * liveupdate command), and back: one line per field, named as the field
+ * (phase timings as phase_ns.<liveupdate_phase_name()>), booleans 0/1,
+ * control characters in strings written as spaces, no final empty line
+ * (the VMM ends its reply after adding its own keys).  Parsing starts
+ * from zeroes with outcome LIVEUPDATE_LOST and dirty state unknown (a
+ * reply without an outcome never reads as a success), ignores unknown
+ * keys (a newer VMM), and returns -EINVAL for a line without '=', an
+ * unknown outcome or level, or a malformed number.  A check is written
+ * as nr_fail=, nr_warn= and one "finding=LEVEL WHAT: TEXT" per finding.
  */
 int liveupdate_report_write_kv(const struct liveupdate_report *r, FILE *out);
 int liveupdate_report_parse_kv(struct liveupdate_report *r, const char *text);

@@ -143,6 +143,12 @@ int lu_state_encode(const struct liveupdate *lu, const struct lu_before *b,
 int lu_state_decode(const void *buf, size_t len, struct liveupdate **out,
 		    struct lu_before *b);
 uint32_t lu_crc32c(uint32_t crc, const void *buf, size_t len);
+/* Recompute a record's checksum in place (tests forge records with it). */
+void lu_state_set_crc(void *buf, size_t len);
+/* Offsets of a few header fields, for those tests. */
+#define LU_REC_OFF_NR_FDS	28
+#define LU_REC_OFF_NR_REGIONS	32
+#define LU_REC_OFF_PAYLOAD_LEN	36
 
 /* ---- vfio.c ---- */
 /* VFIO_DMA_MAP_FLAG_VADDR for every region, from vaddrs[] (or the

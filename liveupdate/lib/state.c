@@ -68,6 +68,10 @@ struct lu_rec_region {
 };
 
 _Static_assert(LIVEUPDATE_NR_PHASES <= LU_REC_PHASES, "record phase slots");
+_Static_assert(offsetof(struct lu_rec_head, nr_fds) == LU_REC_OFF_NR_FDS &&
+	       offsetof(struct lu_rec_head, nr_regions) == LU_REC_OFF_NR_REGIONS &&
+	       offsetof(struct lu_rec_head, payload_len) == LU_REC_OFF_PAYLOAD_LEN,
+	       "field offsets the tests use");
 
 static uint32_t crc_table[256];
 
@@ -103,6 +107,14 @@ static uint32_t record_crc(const uint8_t *buf, size_t len)
 	c = lu_crc32c(0, buf, at);
 	c = lu_crc32c(c, &zero, sizeof(zero));
 	return lu_crc32c(c, buf + at + sizeof(zero), len - at - sizeof(zero));
+}
+
+void lu_state_set_crc(void *buf, size_t len)
+{
+	struct lu_rec_head *h = buf;
+
+	if (len >= sizeof(*h))
+		h->crc = record_crc(buf, len);
 }
 
 int lu_state_encode(const struct liveupdate *lu, const struct lu_before *b,
