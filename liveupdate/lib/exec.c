@@ -33,15 +33,26 @@ static void reap(pid_t pid, int grace_ms)
 }
 
 /*
- * The old VMM takes its mappings back: with nothing staged its own vaddrs
- * serve (they still map the same memory objects), and if it is still the
- * owner nothing happens.  If the holder died while owning them, they are
- * being torn down: map everything again (re-pinning).
+ * The old VMM takes its mappings back.  If it is still the owner, a plain
+ * VFIO_CHANGE_DMA_OWNER does nothing.  If the holder owns them, a plain
+ * one would use the current vaddrs, the holder's, which need not map the
+ * same memory here (ENXIO; they do only when the holder's mmap happened
+ * to land where the VMM's MADV_DONTFORK guest RAM is): stage ours and
+ * commit those.  If the holder died while owning them, they are being
+ * torn down: map everything again (re-pinning).
  */
 static int take_back(struct liveupdate *lu, struct liveupdate_report *r)
 {
 	int ret = lu_change_owner(lu->container, &r->mdev_wait_ns);
 
+	if (ret == -ENXIO) {
+		ret = lu_stage_all(lu, NULL, &r->mdev_wait_ns);
+		if (!ret) {
+			ret = lu_change_owner(lu->container, &r->mdev_wait_ns);
+			if (ret)
+				lu_stage_withdraw(lu->container);
+		}
+	}
 	if (ret == -ESRCH) {
 		ret = lu_remap_all(lu, &r->mdev_wait_ns);
 		if (!ret)

@@ -130,8 +130,13 @@ static __attribute__((noreturn)) void rollback(struct holder *h, const char *why
 		holder_exit(h, 1);
 	lu_msg_send(h->spare_ctl, LU_MSG_RESTART, 0, "restart", why);
 	ret = lu_msg_recv(h->spare_ctl, &m, (int)h->a->lu->timeout_ms);
-	if (!ret && m.type == LU_MSG_COMMITTED)
+	if (!ret && m.type == LU_MSG_COMMITTED) {
+		/* The spare is the VMM now: do not wait for it to exit (it
+		 * is reparented when we exit): the holder must not outlive
+		 * the commit. */
+		h->spare = -1;
 		holder_exit(h, 0);
+	}
 	/* The restarted binary failed too: nothing is left to try. */
 	if (h->spare > 0)
 		kill(h->spare, SIGKILL);
@@ -177,9 +182,8 @@ void lu_holder_main(const struct lu_holder_args *a)
 				 .keep_ipc_lock = a->keep_ipc_lock };
 	const char *test_sys = getenv("LIVEUPDATE_TEST_HOLDER_SYSCALL");
 	int sp[2], status_fd, ret;
+	sigset_t none;
 
-	/* Never a stray signal from the VMM's settings into our loop. */
-	signal(SIGPIPE, SIG_IGN);
 	h.pidfd = syscall(SYS_pidfd_open, a->vmm, 0);
 	if (getppid() != a->vmm)	/* the VMM died before we started */
 		_exit(1);
@@ -199,6 +203,11 @@ void lu_holder_main(const struct lu_holder_args *a)
 	}
 	close(sp[1]);
 	h.spare_ctl = sp[0];
+	/* Not the VMM's signal mask (a VMM with a signalfd blocks SIGTERM or
+	 * SIGCHLD): the holder dies of SIGTERM like any process.  The spare
+	 * keeps the VMM's, for the binary it restarts, as an exec would. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	sb.pidfd = h.pidfd;
