@@ -170,8 +170,11 @@ static void edu_step(struct agent *a)
 {
 	uint64_t base = AGENT_BASE;
 
-	if (a->edu_phase && edu_busy(a)) {
-		if (now_ns() - a->edu_start_ns > EDU_TIMEOUT_NS) {
+	/* Busy in phase 0 too: a transfer the agent of a VMM that died (a
+	 * roll-back) started may still run; the device ignores a new
+	 * command until it is done. */
+	if (edu_busy(a)) {
+		if (a->edu_phase && now_ns() - a->edu_start_ns > EDU_TIMEOUT_NS) {
 			edu_result(a, -ETIMEDOUT);
 			a->edu_phase = 0;	/* and hope it recovers */
 		}
