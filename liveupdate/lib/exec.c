@@ -134,13 +134,13 @@ LU_EXPORT int liveupdate_exec(struct liveupdate *lu, const char *path,
 			}
 		lu_report_fail(r, LIVEUPDATE_REFUSED, ret < 0 ? -ret : EPERM,
 			       "preflight", "%s", ret < 0 ? strerror(-ret) : why);
-		errno = r->error;
-		return -r->error;
+		ret = -r->error;
+		goto out;
 	}
 	if (!path || !argv) {
 		lu_report_fail(r, LIVEUPDATE_REFUSED, EINVAL, "preflight", "no binary given");
-		errno = EINVAL;
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	b.phase_ns[LIVEUPDATE_PHASE_PREFLIGHT] = lu_now_ns() - b.t_start_ns;
 

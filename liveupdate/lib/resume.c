@@ -138,25 +138,47 @@ static bool holder_gone(const struct liveupdate *lu, int err)
 	return lu->ctl_fd < 0 || lu_msg_recv(lu->ctl_fd, &m, wait_ms) == -EPIPE;
 }
 
-/* Wait for the holder to exit: reap it if it is our child, else wait for
- * its end of the channel to close. */
-static void holder_wait(struct liveupdate *lu)
+/*
+ * Wait for the holder to exit: reap it if it is our child, else wait for
+ * its end of the channel to close.  True if it exited cleanly after our
+ * "committed", so was alive, and the owner, when we committed.
+ */
+static bool holder_wait(struct liveupdate *lu)
 {
 	pid_t h = lu->before.holder_pid;
 	struct lu_msg m;
+	int st;
 
 	if (h > 0 && getppid() != h) {
 		for (int i = 0; i < 500; i++) {
-			pid_t w = waitpid(h, NULL, WNOHANG);
+			pid_t w = waitpid(h, &st, WNOHANG);
 
-			if (w == h || (w < 0 && errno == ECHILD))
-				return;
+			if (w == h)
+				return WIFEXITED(st) && !WEXITSTATUS(st);
+			if (w < 0)
+				return false;
 			usleep(1000 * (i < 50 ? 1 : 10));
 		}
-		return;
+		return false;
 	}
 	if (lu->ctl_fd >= 0)
 		lu_msg_recv(lu->ctl_fd, &m, 5000);
+	return false;
+}
+
+/*
+ * A commit that succeeded while the holder was dying: if its mappings'
+ * teardown finished between our staging and our commit, the commit found
+ * an empty container and simply made us its owner.  Staging every region
+ * again (and withdrawing) tells: EINVAL means a mapping is gone.
+ */
+static bool mappings_gone(const struct liveupdate *lu, uint64_t *locked)
+{
+	int ret = lu_stage_all(lu, NULL, locked);
+
+	if (!ret)
+		lu_stage_withdraw(lu->container);
+	return ret == -EINVAL;
 }
 
 LU_EXPORT int liveupdate_commit(struct liveupdate *lu, struct liveupdate_report *r)
@@ -241,7 +263,17 @@ LU_EXPORT int liveupdate_commit(struct liveupdate *lu, struct liveupdate_report 
 	t = lu_now_ns();
 	if (lu->ctl_fd >= 0)
 		lu_msg_send(lu->ctl_fd, LU_MSG_COMMITTED, 0, "commit", NULL);
-	holder_wait(lu);
+	if (!holder_wait(lu) && !remapped && mappings_gone(lu, &locked)) {
+		ret = lu_remap_all(lu, &locked);
+		if (ret) {
+			lu_report_fail(r, LIVEUPDATE_LOST, -ret, "commit",
+				       "the holder died and the mappings could not be made again: %s",
+				       strerror(-ret));
+			return ret;
+		}
+		remapped = true;
+	}
+	r->mdev_wait_ns = lu->before.mdev_wait_ns + locked;
 	r->phase_ns[LIVEUPDATE_PHASE_HOLDER_EXIT] = lu_now_ns() - t;
 	if (lu->ctl_fd >= 0)
 		close(lu->ctl_fd);

@@ -10,6 +10,9 @@
  *   mdev_util.h	the test mdev (tests/kmod/): pin, unpin, dma_rw, status
  *   child.h		a helper child obeying one-byte commands (fork scenarios)
  *   reexec.h		exec of the test binary with descriptors preserved
+ *   lu_vmm.h		the test binary as a VMM updated by the orchestrator
+ *			library (lu_vmm.c, built only into the liveupdate_*
+ *			suites, which link libliveupdate)
  *   below		IOMMU info decoding, capabilities and rlimits, byte
  *			patterns (common.c), dirty tracking ioctls (dirty.c)
  *
@@ -37,6 +40,7 @@
 #include "mdev_util.h"
 #include "child.h"
 #include "reexec.h"
+#include "lu_vmm.h"
 
 #define MAP_RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define SZ_4K		0x1000ull
