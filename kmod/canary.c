@@ -111,9 +111,9 @@ static int lu_canary_mmap(struct file *file, struct vm_area_struct *vma)
 	 * SEALED: userspace cannot munmap/mremap/mprotect it, so ->close
 	 * means the mm is going away.
 	 */
-	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP | VM_IO |
-			  LU_VM_SEALED);
-	vm_flags_clear(vma, VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC);
+	lu_compat_vm_flags_mod(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP |
+				    VM_IO | LU_VM_SEALED,
+			       VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC);
 	vma->vm_ops = &lu_canary_vm_ops;
 	vma->vm_private_data = c;
 	kref_get(&c->kref);

@@ -315,9 +315,8 @@ static long lu_rw_remote(struct mm_struct *mm, unsigned long vaddr,
 
 		if (mmap_read_lock_killable(mm))
 			return -EINTR;
-		got = get_user_pages_remote(mm, vaddr, 1, FOLL_NOFAULT |
-					    (write ? FOLL_WRITE : 0), &page,
-					    NULL);
+		got = lu_compat_get_remote(mm, vaddr, 1, FOLL_NOFAULT |
+					   (write ? FOLL_WRITE : 0), &page);
 		mmap_read_unlock(mm);
 		if (got != 1)
 			return count;

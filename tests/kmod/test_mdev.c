@@ -47,9 +47,29 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
+
+/*
+ * Debian 6.1 (the module's second kernel): no vm_flags_set() (6.3), no
+ * emulated iommufd binding for vfio devices (6.2), classes not const
+ * (6.4).  Everything else is the same.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+#define TMDEV_CLASS_CONST
+#else
+#define TMDEV_CLASS_CONST const
+#endif
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void tmdev_vm_flags_set(struct vm_area_struct *vma, vm_flags_t f)
+{
+	vma->vm_flags |= f;
+}
+#else
+#define tmdev_vm_flags_set vm_flags_set
+#endif
 
 #include "vfio_lu_test_mdev.h"
 
@@ -462,7 +482,7 @@ static int tmdev_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE ||
 	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	tmdev_vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(t->rsvd),
 			       PAGE_SIZE, vma->vm_page_prot);
 }
@@ -577,10 +597,12 @@ static const struct vfio_device_ops tmdev_dev_ops = {
 	.ioctl		= tmdev_ioctl,
 	.mmap		= tmdev_mmap,
 	.dma_unmap	= tmdev_dma_unmap,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 	.bind_iommufd	= vfio_iommufd_emulated_bind,
 	.unbind_iommufd	= vfio_iommufd_emulated_unbind,
 	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,
 	.detach_ioas	= vfio_iommufd_emulated_detach_ioas,
+#endif
 };
 
 static int tmdev_probe(struct mdev_device *mdev)
@@ -640,7 +662,7 @@ static struct mdev_type tmdev_type = {
 
 static struct mdev_type *tmdev_types[] = { &tmdev_type };
 
-static const struct class tmdev_class = {
+static TMDEV_CLASS_CONST struct class tmdev_class = {
 	.name = TMDEV_NAME,
 };
 
