@@ -118,9 +118,13 @@ void lu_uncharge(struct lu_iommu *iommu, struct lu_dma *dma,
 	dma->locked_vm -= npages;
 	iommu->locked_vm -= npages;
 
-	/* A dead mm's locked_vm no longer matters. */
-	mm = lu_owner_mmget(iommu);
-	if (!mm)
+	/*
+	 * A dead mm's locked_vm no longer matters, but an owner can also let
+	 * go while alive: without mseal (before 6.10) it can munmap its
+	 * canary, which counts as leaving.  Refund whatever mm still lives.
+	 */
+	mm = owner->mm;
+	if (!mm || !mmget_not_zero(mm))
 		return;
 	lu_account(mm, owner->task, owner->lock_cap, npages, false);
 	mmput_async(mm);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -378,4 +379,14 @@ uint64_t vfio_unmap_all(int container)
 			   VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped))
 		return ~0ull;
 	return unmapped;
+}
+
+bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return true;
+	return ma > major || (ma == major && mi >= minor);
 }

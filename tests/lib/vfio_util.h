@@ -44,6 +44,11 @@ struct backend {
 #define OURS_MODULE	"vfio_iommu_lu"
 extern const struct backend backend_stock, backend_ours;
 
+/* Is the running kernel at least major.minor (uname)?  Tests of behaviour
+ * that depends on a kernel feature (mseal in 6.10, vfio's per-device
+ * inode in 6.10) check the documented behaviour of each kernel. */
+bool kernel_at_least(int major, int minor);
+
 /* Open /dev/vfio/vfio; returns the fd or -errno. */
 int vfio_open_container(void);
 /* Open /dev/vfio/<nr>, check it is viable and add it to container.

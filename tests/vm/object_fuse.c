@@ -183,9 +183,15 @@ static int fuse_child(int container, struct edu *edu, struct fuse_file *f,
 	if (ret)
 		return ret;
 	if (after == RW_MAP) {
-		/* GUP refuses long-term writable pins of such memory. */
-		if (vfio_map(container, p, FILE_IOVA, FILE_SIZE) != -EFAULT)
+		/* GUP refuses long-term writable pins of such memory from
+		 * 6.5 on; before (Debian 6.1) it allows them, and the file
+		 * is mapped as any other. */
+		int want = kernel_at_least(6, 5) ? -EFAULT : 0;
+
+		if (vfio_map(container, p, FILE_IOVA, FILE_SIZE) != want)
 			return 30;
+		if (!want && vfio_unmap(container, FILE_IOVA, FILE_SIZE))
+			return 33;
 		/* The failed MAP_DMA holds nothing: the mount is free. */
 		if (munmap(p, FILE_SIZE) || close(fd) || umount(dir))
 			return 31;
