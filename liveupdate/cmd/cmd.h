@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "json.h"	/* lu_json_string(), from liveupdate/lib */
+
 /* Exit codes, liveupdate(1); 0 and 3..5 are liveupdate_outcome_exit_code(). */
 enum {
 	EXIT_UPDATED		= 0,	/* also: check passed, status printed */
@@ -78,6 +80,5 @@ void kv_print(FILE *out, const char *text, const char *prefix,
  * each line after the first indented by @indent. */
 void kv_json(FILE *out, const char *text, const char *prefix,
 	     const char *indent);
-void json_string(FILE *out, const char *s, size_t len);
 
 #endif /* LU_CMD_H */

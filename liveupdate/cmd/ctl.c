@@ -277,68 +277,6 @@ void kv_print(FILE *out, const char *text, const char *prefix,
 	}
 }
 
-/* Length of the well-formed UTF-8 sequence at @s (RFC 3629), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/* Bytes that are not UTF-8 become U+FFFD: the document stays valid. */
-void json_string(FILE *out, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n;
-
-	fputc('"', out);
-	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\') {
-			fputc('\\', out);
-			fputc(c, out);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(out, "\\u%04x", c);
-			i++;
-		} else if (c < 0x80) {
-			fputc(c, out);
-			i++;
-		} else if ((n = utf8_seq(s + i, len - i))) {
-			fwrite(s + i, 1, n, out);
-			i += n;
-		} else {
-			fputs("\\ufffd", out);
-			i++;
-		}
-	}
-	fputc('"', out);
-}
-
 /* A JSON integer as written: -?(0|[1-9][0-9]*), short enough for int64. */
 static bool is_integer(const char *s, size_t len)
 {
@@ -367,12 +305,12 @@ void kv_json(FILE *out, const char *text, const char *prefix,
 		if (!has_prefix(&kv, prefix))
 			continue;
 		fprintf(out, "%s\n%s  ", first ? "" : ",", indent);
-		json_string(out, kv.key + plen, kv.klen - plen);
+		lu_json_string(out, kv.key + plen, kv.klen - plen);
 		fputs(": ", out);
 		if (is_integer(kv.val, kv.vlen))
 			fwrite(kv.val, 1, kv.vlen, out);
 		else
-			json_string(out, kv.val, kv.vlen);
+			lu_json_string(out, kv.val, kv.vlen);
 		first = false;
 	}
 	if (!first)

@@ -135,9 +135,9 @@ static void check_json(FILE *out, const struct liveupdate_check *c)
 		fprintf(out, "%s\n    {\"level\": \"%s\", \"what\": ",
 			i ? "," : "", (unsigned int)f->level < 3 ?
 			level[f->level] : "fail");
-		json_string(out, f->what, strnlen(f->what, sizeof(f->what)));
+		lu_json_string(out, f->what, strnlen(f->what, sizeof(f->what)));
 		fputs(", \"text\": ", out);
-		json_string(out, f->text, strnlen(f->text, sizeof(f->text)));
+		lu_json_string(out, f->text, strnlen(f->text, sizeof(f->text)));
 		fputc('}', out);
 	}
 	fputs(c->nr ? "\n  ]\n}\n" : "]\n}\n", out);

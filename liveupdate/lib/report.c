@@ -26,6 +26,7 @@
 
 #include "liveupdate.h"
 #include "export.h"
+#include "json.h"
 
 static const char *const phase_names[LIVEUPDATE_NR_PHASES] = {
 	[LIVEUPDATE_PHASE_PREFLIGHT]	= "preflight",
@@ -217,72 +218,10 @@ LU_EXPORT int liveupdate_report_print(const struct liveupdate_report *r,
 
 /* ---- JSON ---- */
 
-/* Length of the well-formed UTF-8 sequence at @s (RFC 3629), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)	/* no UTF-16 surrogates */
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/* A JSON string; bytes that are not UTF-8 (a path can hold any) become
- * U+FFFD so the document stays valid. */
+/* A fixed-size field as a JSON string (up to its NUL). */
 static void json_string(FILE *out, const char *str, size_t size)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n, len = field_len(str, size);
-
-	fputc('"', out);
-	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\') {
-			fputc('\\', out);
-			fputc(c, out);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			switch (c) {
-			case '\n': fputs("\\n", out); break;
-			case '\t': fputs("\\t", out); break;
-			case '\r': fputs("\\r", out); break;
-			default: fprintf(out, "\\u%04x", c); break;
-			}
-			i++;
-		} else if (c < 0x80) {
-			fputc(c, out);
-			i++;
-		} else if ((n = utf8_seq(s + i, len - i))) {
-			fwrite(s + i, 1, n, out);
-			i += n;
-		} else {
-			fputs("\\ufffd", out);
-			i++;
-		}
-	}
-	fputc('"', out);
+	lu_json_string(out, str, field_len(str, size));
 }
 
 static void json_key(FILE *out, const char *key)
