@@ -146,12 +146,14 @@ static __attribute__((noreturn)) void rollback(struct holder *h, const char *why
 static int own(struct holder *h, struct lu_msg *res)
 {
 	const struct liveupdate *lu = h->a->lu;
-	void **vaddrs = calloc(lu->nr_regions ? lu->nr_regions : 1, sizeof(void *));
-	int ret;
+	unsigned int n = lu->nr_regions ? lu->nr_regions : 1;
+	void **vaddrs = calloc(n, sizeof(void *));
+	bool *mapped = calloc(n, sizeof(bool));
+	int ret = vaddrs && mapped ? 0 : -ENOMEM;
 
-	if (!vaddrs)
-		return -ENOMEM;
-	ret = lu_map_regions(lu, vaddrs);
+	if (ret)
+		goto out;
+	ret = lu_map_regions(lu, vaddrs, mapped);
 	if (ret) {
 		snprintf(res->step, sizeof(res->step), "holder-map");
 		goto out;
@@ -168,9 +170,10 @@ static int own(struct holder *h, struct lu_msg *res)
 	}
 out:
 	/* The mappings stay: they are what the holder pins through. */
-	if (ret)
-		lu_unmap_regions(lu, vaddrs);
+	if (ret && vaddrs && mapped)
+		lu_unmap_regions(lu, vaddrs, mapped);
 	free(vaddrs);
+	free(mapped);
 	return ret;
 }
 

@@ -13,6 +13,7 @@
  *   proc.c              /proc readers, clocks, descriptor walks
  *   describe.c          the description and its accessors
  *   report.c            reports: text, JSON, key=value
+ *   json.c              JSON strings (the command compiles it in too)
  */
 #ifndef LU_INT_H
 #define LU_INT_H
@@ -164,10 +165,12 @@ int lu_remap_all(const struct liveupdate *lu, uint64_t *locked_ns);
 /* Dirty tracking started?  1, 0, or -1 if no probe is possible.
  * Reads a range no mapping covers: consumes no bit. */
 int lu_dirty_probe(const struct liveupdate *lu);
-/* mmap every region MAP_SHARED from its fd at any address.  vaddrs[]
- * receives them; on failure nothing stays mapped. */
-int lu_map_regions(const struct liveupdate *lu, void **vaddrs);
-void lu_unmap_regions(const struct liveupdate *lu, void **vaddrs);
+/* mmap, MAP_SHARED from its fd at any address, every region whose
+ * vaddrs[i] is still NULL; mapped[i] marks those it mapped.  On failure
+ * nothing it mapped stays. */
+int lu_map_regions(const struct liveupdate *lu, void **vaddrs, bool *mapped);
+/* munmap the regions marked in mapped[]; their vaddrs[] become NULL. */
+void lu_unmap_regions(const struct liveupdate *lu, void **vaddrs, bool *mapped);
 
 /* ---- check.c ---- */
 int lu_check(struct liveupdate *lu, struct liveupdate_check *c);

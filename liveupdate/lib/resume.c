@@ -216,28 +216,9 @@ LU_EXPORT int liveupdate_commit(struct liveupdate *lu, struct liveupdate_report 
 	}
 	for (unsigned int i = 0; i < lu->nr_regions; i++)
 		vaddrs[i] = lu->regions[i].vaddr;
-	{
-		struct liveupdate tmp = *lu;
-		struct liveupdate_region *todo = calloc(lu->nr_regions + 1, sizeof(*todo));
-		void **mapped = calloc(lu->nr_regions + 1, sizeof(void *));
-		unsigned int n = 0;
-
-		ret = todo && mapped ? 0 : -ENOMEM;
-		for (unsigned int i = 0; !ret && i < lu->nr_regions; i++)
-			if (!vaddrs[i])
-				todo[n++] = lu->regions[i];
-		tmp.regions = todo;
-		tmp.nr_regions = n;
-		if (!ret)
-			ret = lu_map_regions(&tmp, mapped);
-		for (unsigned int i = 0, k = 0; !ret && i < lu->nr_regions; i++)
-			if (!vaddrs[i]) {
-				vaddrs[i] = lu->regions[i].vaddr = mapped[k++];
-				lu->lib_mapped[i] = true;
-			}
-		free(todo);
-		free(mapped);
-	}
+	ret = lu_map_regions(lu, vaddrs, lu->lib_mapped);
+	for (unsigned int i = 0; !ret && i < lu->nr_regions; i++)
+		lu->regions[i].vaddr = vaddrs[i];
 	r->phase_ns[LIVEUPDATE_PHASE_REMAP] = lu_now_ns() - t;
 	if (ret)
 		goto refused;
@@ -315,15 +296,13 @@ refused:
 
 		lu_report_fail(r, LIVEUPDATE_ROLLED_BACK, err, "commit",
 			       "the new binary could not take the mappings: %s", strerror(err));
-		if (vaddrs)
+		if (vaddrs) {
+			/* What the library mapped goes; the VMM's own stay. */
 			for (unsigned int i = 0; i < lu->nr_regions; i++)
-				if (lu->lib_mapped[i]) {
-					lu_unmap_regions(&(struct liveupdate){
-						.nr_regions = 1, .regions = &lu->regions[i] },
-						&vaddrs[i]);
+				if (lu->lib_mapped[i])
 					lu->regions[i].vaddr = NULL;
-					lu->lib_mapped[i] = false;
-				}
+			lu_unmap_regions(lu, vaddrs, lu->lib_mapped);
+		}
 		free(vaddrs);
 		if (holder_gone(lu, 0))
 			lu_report_fail(r, LIVEUPDATE_LOST, err, "commit",

@@ -75,32 +75,38 @@ int lu_change_owner(int container, uint64_t *locked_ns)
 	return timed_ioctl(container, VFIO_CHANGE_DMA_OWNER, NULL, locked_ns);
 }
 
-int lu_map_regions(const struct liveupdate *lu, void **vaddrs)
+int lu_map_regions(const struct liveupdate *lu, void **vaddrs, bool *mapped)
 {
 	for (unsigned int i = 0; i < lu->nr_regions; i++) {
 		const struct liveupdate_region *r = &lu->regions[i];
 		int prot = (r->prot & LIVEUPDATE_PROT_READ ? PROT_READ : 0) |
 			   (r->prot & LIVEUPDATE_PROT_WRITE ? PROT_WRITE : 0);
-		void *p = mmap(NULL, r->size, prot, MAP_SHARED, r->fd, r->offset);
+		void *p;
 
+		if (vaddrs[i])
+			continue;
+		p = mmap(NULL, r->size, prot, MAP_SHARED, r->fd, r->offset);
 		if (p == MAP_FAILED) {
 			int err = errno;
 
-			for (unsigned int j = 0; j < i; j++)
-				munmap(vaddrs[j], lu->regions[j].size);
+			lu_unmap_regions(lu, vaddrs, mapped);
 			errno = err;
 			return -err;
 		}
 		vaddrs[i] = p;
+		mapped[i] = true;
 	}
 	return 0;
 }
 
-void lu_unmap_regions(const struct liveupdate *lu, void **vaddrs)
+void lu_unmap_regions(const struct liveupdate *lu, void **vaddrs, bool *mapped)
 {
 	for (unsigned int i = 0; i < lu->nr_regions; i++)
-		if (vaddrs[i])
+		if (mapped[i]) {
 			munmap(vaddrs[i], lu->regions[i].size);
+			vaddrs[i] = NULL;
+			mapped[i] = false;
+		}
 }
 
 static void sleep_ms(int ms)
