@@ -15,17 +15,7 @@
 #include <string.h>
 
 #include "liveupdate.h"
-
-static int failures, checks;
-
-#define EXPECT(cond) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		fprintf(stderr, "%s:%d: %s: failed: %s\n", __FILE__,	\
-			__LINE__, __func__, #cond);			\
-	}								\
-} while (0)
+#include "expect.h"
 
 static void fill_report(struct liveupdate_report *r)
 {
@@ -406,6 +396,5 @@ int main(int argc, char **argv)
 	test_names();
 	test_print();
 
-	printf("report_kv_test: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return expect_summary("report_kv_test");
 }

@@ -13,17 +13,7 @@
 #include <string.h>
 
 #include "lu_int.h"
-
-static int failures, checks;
-
-#define EXPECT(cond) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		fprintf(stderr, "%s:%d: %s: failed: %s\n", __FILE__,	\
-			__LINE__, __func__, #cond);			\
-	}								\
-} while (0)
+#include "expect.h"
 
 static struct liveupdate *sample(struct lu_before *b)
 {
@@ -258,6 +248,5 @@ int main(void)
 	bad_entries();
 	free(buf);
 	liveupdate_free(lu);
-	printf("state_test: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return expect_summary("state_test");
 }
