@@ -50,23 +50,38 @@ static int dirty_flag(int container, uint32_t flag)
 	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
 }
 
+/*
+ * One read per RAM part, each into its place in v->dirty_bits (indexed by
+ * RAM offset; the high part starts at 3 GiB, a whole number of words).
+ * A failure after the first part consumed that part's bits: they are lost
+ * for this round, which the caller reports as a failed read.
+ */
 static int get_bitmap(struct vmm *v)
 {
+	struct ram_part parts[RAM_PARTS_MAX];
+	int n = ram_parts(v, parts);
 	struct {
 		struct vfio_iommu_type1_dirty_bitmap d;
 		struct vfio_iommu_type1_dirty_bitmap_get g;
 	} a;
 
-	memset(&a, 0, sizeof(a));
 	memset(v->dirty_bits, 0, v->dirty_words * 8);
-	a.d.argsz = sizeof(a);
-	a.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	a.g.iova = 0;
-	a.g.size = v->mem_bytes;
-	a.g.bitmap.pgsize = PAGE_SZ;
-	a.g.bitmap.size = v->dirty_words * 8;
-	a.g.bitmap.data = (void *)v->dirty_bits;
-	return ioctl(v->container, VFIO_IOMMU_DIRTY_PAGES, &a) ? -errno : 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t pages = parts[i].size / PAGE_SZ;
+
+		memset(&a, 0, sizeof(a));
+		a.d.argsz = sizeof(a);
+		a.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+		a.g.iova = parts[i].iova;
+		a.g.size = parts[i].size;
+		a.g.bitmap.pgsize = PAGE_SZ;
+		a.g.bitmap.size = (pages + 63) / 64 * 8;
+		a.g.bitmap.data = (void *)(v->dirty_bits +
+					   parts[i].offset / PAGE_SZ / 64);
+		if (ioctl(v->container, VFIO_IOMMU_DIRTY_PAGES, &a))
+			return -errno;
+	}
+	return 0;
 }
 
 static int dirty_alloc(struct vmm *v)

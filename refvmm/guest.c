@@ -42,6 +42,18 @@ static long huge_pages_free(void)
 	return n;
 }
 
+int ram_parts(const struct vmm *v, struct ram_part parts[RAM_PARTS_MAX])
+{
+	uint64_t low = v->mem_bytes < LOW_RAM_MAX ? v->mem_bytes : LOW_RAM_MAX;
+
+	parts[0] = (struct ram_part){ .offset = 0, .iova = 0, .size = low };
+	if (low == v->mem_bytes)
+		return 1;
+	parts[1] = (struct ram_part){ .offset = low, .iova = HIGH_RAM_IOVA,
+				      .size = v->mem_bytes - low };
+	return 2;
+}
+
 int guest_ram_map(struct vmm *v)
 {
 	void *p;

@@ -691,9 +691,10 @@ static int start(struct vmm *v)
 		vlog("fork of the agent: %s", strerror(-ret));
 		return ret;
 	}
-	vlog("version %s: %llu MiB of guest RAM%s at iova 0, edu %s, mdev %s, "
-	     "listening on %s", REFVMM_VERSION,
+	vlog("version %s: %llu MiB of guest RAM%s at iova 0%s, edu %s, "
+	     "mdev %s, listening on %s", REFVMM_VERSION,
 	     (unsigned long long)(v->mem_bytes / MIB),
+	     v->mem_bytes > LOW_RAM_MAX ? " and 4 GiB" : "",
 	     v->hugetlb ? " (huge pages)" : "",
 	     v->edu_device >= 0 ? v->edu_bdf : "off",
 	     v->mdev_device >= 0 ? v->mdev_uuid : "off", v->socket_path);

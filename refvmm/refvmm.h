@@ -3,7 +3,8 @@
  * refvmm - the reference VMM of libliveupdate (docs/orchestrator.md).
  *
  * One process, one thread, one poll() loop: guest RAM in a memfd mapped
- * into a VFIO container on vfio_iommu_lu (iova 0), a "vCPU" that bumps a
+ * into a VFIO container on vfio_iommu_lu (at iova 0, and above 4 GiB for
+ * what does not fit below the MSI window), a "vCPU" that bumps a
  * sequence counter in guest RAM on every tick, dirty logging on request,
  * and a control socket (status / check / exec).  The devices DMA on their
  * own, from a child process, the agent (agent.c), so that they keep going
@@ -33,7 +34,24 @@
 #define MIB			(1ull << 20)
 
 /*
- * Guest RAM layout (offsets are iovas too: RAM is mapped at iova 0).
+ * Guest RAM in the IOVA space, as on a PC: the first LOW_RAM_MAX bytes at
+ * iova 0, the rest at HIGH_RAM_IOVA.  [3 GiB, 4 GiB) stays a hole because
+ * the x86 MSI window (0xfee00000-0xfeefffff) is a reserved region no
+ * mapping may cross.  Guests of up to 3 GiB have one mapping, larger ones
+ * two (ram_parts()).
+ */
+#define LOW_RAM_MAX		(3ull << 30)
+#define HIGH_RAM_IOVA		(4ull << 30)
+#define RAM_PARTS_MAX		2
+
+struct ram_part {
+	uint64_t offset;		/* in the memfd and in v->ram */
+	uint64_t iova;
+	uint64_t size;
+};
+
+/*
+ * Guest RAM layout of the low part (offsets are iovas too there).
  * Page 0 holds the vCPU's counter.  The agent's devices work in
  * [AGENT_BASE, AGENT_BASE + AGENT_PAGES pages): edu in the first half, the
  * mediated device in the second.  Everything stays below 256 MiB, edu's
@@ -148,6 +166,8 @@ long vmlck_kb(void);
 int write_all(int fd, const char *buf, size_t len);
 
 /* guest.c */
+/* Where guest RAM goes in the IOVA space: fills parts, returns how many. */
+int ram_parts(const struct vmm *v, struct ram_part parts[RAM_PARTS_MAX]);
 int guest_ram_create(struct vmm *v);
 int guest_ram_map(struct vmm *v);	/* map v->mem_fd (after resume) */
 void guest_ram_unmap(struct vmm *v);

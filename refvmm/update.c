@@ -167,14 +167,8 @@ int update_describe(struct vmm *v, struct liveupdate *lu, int client)
 		{ FD_STATS, v->stats_fd },
 		{ FD_CLIENT, client },
 	};
-	struct liveupdate_region r = {
-		.fd = v->mem_fd,
-		.prot = LIVEUPDATE_PROT_READ | LIVEUPDATE_PROT_WRITE,
-		.offset = 0,
-		.size = v->mem_bytes,
-		.iova = 0,
-		.vaddr = v->ram,
-	};
+	struct ram_part parts[RAM_PARTS_MAX];
+	int n = ram_parts(v, parts);
 	int ret;
 
 	ret = liveupdate_set_container(lu, v->container);
@@ -187,7 +181,21 @@ int update_describe(struct vmm *v, struct liveupdate *lu, int client)
 		if (ret)
 			return ret;
 	}
-	return liveupdate_add_region(lu, &r);
+	for (int i = 0; i < n; i++) {
+		struct liveupdate_region r = {
+			.fd = v->mem_fd,
+			.prot = LIVEUPDATE_PROT_READ | LIVEUPDATE_PROT_WRITE,
+			.offset = parts[i].offset,
+			.size = parts[i].size,
+			.iova = parts[i].iova,
+			.vaddr = v->ram + parts[i].offset,
+		};
+
+		ret = liveupdate_add_region(lu, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static void state_fill(struct vmm *v, struct refvmm_state *st, int client)
@@ -416,6 +424,28 @@ static int kept(struct liveupdate *lu, const char *name)
 	return fd < 0 ? -1 : fd;
 }
 
+/*
+ * The record's regions must be our RAM layout (ram_parts()) exactly, all
+ * from one memfd.  Returns the first region, or NULL.
+ */
+static const struct liveupdate_region *ram_regions_match(struct vmm *v,
+							 struct liveupdate *lu)
+{
+	struct ram_part parts[RAM_PARTS_MAX];
+	const struct liveupdate_region *r, *first = liveupdate_region(lu, 0);
+	int n = ram_parts(v, parts);
+
+	if (!first || liveupdate_nr_regions(lu) != (size_t)n)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		r = liveupdate_region(lu, i);
+		if (!r || r->fd != first->fd || r->offset != parts[i].offset ||
+		    r->iova != parts[i].iova || r->size != parts[i].size)
+			return NULL;
+	}
+	return first;
+}
+
 int update_resume(struct vmm *v)
 {
 	const struct liveupdate_region *r;
@@ -449,10 +479,9 @@ int update_resume(struct vmm *v)
 	}
 	memcpy(&st, pst, sizeof(st));
 	state_restore(v, &st);
-	if (liveupdate_nr_regions(lu) != 1 ||
-	    !(r = liveupdate_region(lu, 0)) || r->size != v->mem_bytes ||
-	    r->iova != 0) {
-		vlog("the record does not hold our guest RAM region");
+	r = ram_regions_match(v, lu);
+	if (!r) {
+		vlog("the record does not hold our guest RAM regions");
 		ret = -EPROTO;
 		goto err_free;
 	}
@@ -477,8 +506,14 @@ int update_resume(struct vmm *v)
 	}
 	/* Map RAM ourselves, as at start (MADV_DONTFORK). */
 	ret = guest_ram_map(v);
-	if (!ret)
-		ret = liveupdate_region_set_vaddr(lu, 0, v->ram);
+	if (!ret) {
+		struct ram_part parts[RAM_PARTS_MAX];
+		int n = ram_parts(v, parts);
+
+		for (int i = 0; i < n && !ret; i++)
+			ret = liveupdate_region_set_vaddr(lu, i, v->ram +
+							  parts[i].offset);
+	}
 	if (ret) {
 		vlog("mapping guest RAM: %s", strerror(-ret));
 		goto err_free;

@@ -325,19 +325,34 @@ err:
 
 int vfio_map_ram(struct vmm *v)
 {
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)v->ram,
-		.iova = 0,
-		.size = v->mem_bytes,
-	};
-	int ret;
+	struct ram_part parts[RAM_PARTS_MAX];
+	int n = ram_parts(v, parts), ret;
 
-	if (ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map)) {
+	for (int i = 0; i < n; i++) {
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)(v->ram + parts[i].offset),
+			.iova = parts[i].iova,
+			.size = parts[i].size,
+		};
+
+		if (!ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map))
+			continue;
 		ret = -errno;
-		vlog("VFIO_IOMMU_MAP_DMA of %llu MiB at iova 0: %s",
-		     (unsigned long long)(v->mem_bytes / MIB), strerror(-ret));
+		vlog("VFIO_IOMMU_MAP_DMA of %llu MiB at iova %#llx: %s",
+		     (unsigned long long)(parts[i].size / MIB),
+		     (unsigned long long)parts[i].iova, strerror(-ret));
+		/* All or nothing, like the rest of the set-up. */
+		while (i-- > 0) {
+			struct vfio_iommu_type1_dma_unmap unmap = {
+				.argsz = sizeof(unmap),
+				.iova = parts[i].iova,
+				.size = parts[i].size,
+			};
+
+			ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+		}
 		return ret;
 	}
 	return 0;
