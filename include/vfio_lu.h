@@ -154,8 +154,12 @@
  * kind.  Private or anonymous memory (including MAP_DMA over a hole, and a
  * MAP_SHARED mapping of a file opened O_RDONLY, which the kernel does not
  * make shared) therefore can never change owner, and neither can memory
- * marked MADV_DONTFORK after a fork.  On success the caller's staged
- * vaddrs are installed and cleared.
+ * marked MADV_DONTFORK after a fork.  The object is compared, not its
+ * pages: if the file replaced pages that are pinned (a hole punched, or
+ * truncated and grown again), ownership still moves and nothing is pinned
+ * anew; the device keeps the old pages, the caller's vaddr sees the new
+ * ones, and the old pages are released when the mapping goes.  On success
+ * the caller's staged vaddrs are installed and cleared.
  *
  * Called by the current owner with nothing staged: succeeds, does nothing.
  * On a container without mappings: the caller becomes the owner.
