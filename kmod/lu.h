@@ -391,8 +391,12 @@ void lu_owner_gone_work(struct work_struct *work);
 /* account.c: locked_vm */
 int lu_account(struct mm_struct *mm, struct task_struct *task, bool lock_cap,
 	       unsigned long npages, bool inc);
+int lu_account_locked(struct mm_struct *mm, struct task_struct *task,
+		      bool lock_cap, unsigned long npages, bool inc);
 
 /* canary.c: close-on-exit/exec */
+struct lu_canary *lu_canary_prepare(struct lu_iommu *iommu);
+void lu_canary_keep(struct lu_iommu *iommu, struct lu_canary *spare);
 struct lu_canary *lu_canary_arm(struct lu_iommu *iommu);
 void lu_canary_disarm(struct lu_canary *c);
 bool lu_canary_fired(struct lu_canary *c);
