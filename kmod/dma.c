@@ -273,9 +273,10 @@ out_unlock:
  * @ucmd: its copy (argsz and flags checked)
  *
  * Flags: VFIO_DMA_MAP_FLAG_READ and/or _WRITE (at least one): a new
- * mapping.  VFIO_DMA_MAP_FLAG_VADDR alone: stage a new vaddr for the
- * mapping with exactly this iova and size, installed by the next
- * VFIO_CHANGE_DMA_OWNER (owner.c); with READ or WRITE: EINVAL.
+ * mapping.  VFIO_DMA_MAP_FLAG_VADDR alone: stage new vaddrs for the
+ * whole consecutive mappings that iova and size cover (one, as in Type1v2,
+ * or several), installed by the next VFIO_CHANGE_DMA_OWNER (owner.c);
+ * with READ or WRITE: EINVAL.
  *
  * Return: 0; -EINVAL; the errors of lu_map() or lu_owner_stage_vaddr().
  */

@@ -178,13 +178,43 @@ static bool lu_staged_by(const struct lu_dma *dma, struct mm_struct *mm)
 	return dma->staged_mm && dma->staged_mm == mm;
 }
 
+/*
+ * The mappings that [@iova, @last] covers exactly: whole mappings, one
+ * after another with no gap.  Return: the first, or NULL.  Lock held.
+ */
+static struct lu_dma *lu_stage_run(struct lu_iommu *iommu, dma_addr_t iova,
+				   dma_addr_t last)
+{
+	struct lu_dma *first = lu_dma_first(iommu, iova, last), *dma = first;
+
+	if (!first || first->iova != iova)
+		return NULL;
+	while (lu_dma_last(dma) != last) {
+		struct lu_dma *next = lu_dma_next(dma);
+
+		/* A gap, or a mapping reaching past @last. */
+		if (!next || next->iova != lu_dma_last(dma) + 1 ||
+		    lu_dma_last(next) > last)
+			return NULL;
+		dma = next;
+	}
+	return first;
+}
+
 /**
- * lu_owner_stage_vaddr - VFIO_DMA_MAP_FLAG_VADDR: stage a new vaddr
+ * lu_owner_stage_vaddr - VFIO_DMA_MAP_FLAG_VADDR: stage new vaddrs
  * @iommu: the container
  * @iova: first IOVA of an existing mapping
  * @vaddr: its new base vaddr, in the caller's address space
- * @size: the mapping's size; 0 (with @iova and @vaddr 0) withdraws every
- *	vaddr the caller staged
+ * @size: bytes from @iova: whole consecutive mappings, one or more; 0
+ *	(with @iova and @vaddr 0) withdraws every vaddr the caller staged
+ *
+ * Each mapping in [@iova, @iova + @size) is staged at @vaddr plus its
+ * offset from @iova, so that a process that maps guest RAM at a new base
+ * stages any number of adjacent mappings in one call (stock Type1v2 takes
+ * exactly one mapping, and rejects a range of several with EINVAL).  All
+ * or nothing: a range that does not start and end at mapping boundaries,
+ * or leaves a gap, stages nothing.
  *
  * Takes effect only at the caller's next successful VFIO_CHANGE_DMA_OWNER;
  * staging again replaces the staged value, whoever staged it (one slot
@@ -192,15 +222,16 @@ static bool lu_staged_by(const struct lu_dma *dma, struct mm_struct *mm)
  * pinned or trusted until the commit checks it, and a commit uses only
  * the vaddrs its own address space staged.
  *
- * Return: 0; -EINVAL (misaligned or wrapping vaddr, no mapping with
- * exactly this iova and size, a withdrawal with iova or vaddr not 0);
+ * Return: 0; -EINVAL (misaligned or wrapping vaddr, the range is not
+ * whole consecutive mappings, a withdrawal with iova or vaddr not 0);
  * -ESRCH (the caller has no address space).
  */
 int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 			 unsigned long vaddr, size_t size)
 {
 	struct mm_struct *mm = current->mm;
-	struct lu_dma *dma;
+	struct lu_dma *dma, *first;
+	dma_addr_t last = iova + size - 1;
 	int ret = -EINVAL;
 
 	if (!mm)
@@ -218,17 +249,19 @@ int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 		goto out_unlock;
 	}
 	if ((vaddr & (lu_pgsize(iommu) - 1)) ||
-	    vaddr + size - 1 < vaddr || iova + size - 1 < iova)
+	    vaddr + size - 1 < vaddr || last < iova)
 		goto out_unlock;
-	dma = lu_dma_first(iommu, iova, iova + size - 1);
-	if (!dma || dma->iova != iova || dma->size != size)
+	first = lu_stage_run(iommu, iova, last);
+	if (!first)
 		goto out_unlock;
-	if (dma->staged_mm != mm) {
-		lu_dma_unstage(dma);
-		mmgrab(mm);
-		dma->staged_mm = mm;
+	for (dma = first; dma && dma->iova <= last; dma = lu_dma_next(dma)) {
+		if (dma->staged_mm != mm) {
+			lu_dma_unstage(dma);
+			mmgrab(mm);
+			dma->staged_mm = mm;
+		}
+		dma->new_vaddr = vaddr + (dma->iova - iova);
 	}
-	dma->new_vaddr = vaddr;
 	ret = 0;
 out_unlock:
 	mutex_unlock(&iommu->lock);
