@@ -101,9 +101,19 @@ static const struct vm_operations_struct lu_canary_vm_ops = {
 	.fault	= lu_canary_fault,
 };
 
+/*
+ * ->mmap of the container's canary file, reached only from
+ * lu_canary_map()'s vm_mmap() (the file is never installed in a file
+ * table), which hands over the canary to map in lu_iommu.canary_mapping.
+ */
 static int lu_canary_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct lu_canary *c = file->private_data;
+	struct lu_iommu *iommu = file->private_data;
+	struct lu_canary *c = iommu ? iommu->canary_mapping : NULL;
+
+	if (WARN_ON_ONCE(!c))
+		return -EINVAL;
+	iommu->canary_mapping = NULL;
 
 	/*
 	 * DONTCOPY: a forked child has no canary, its exit fires nothing;
@@ -125,7 +135,12 @@ static const struct file_operations lu_canary_fops = {
 	.mmap	= lu_canary_mmap,
 };
 
-/* Map a new, disarmed canary into current's mm.  Return: it, or ERR_PTR. */
+/*
+ * Map a new, disarmed canary into current's mm.  Every canary of a
+ * container maps the same anon-inode file, created at the first: a file
+ * per canary cost as much again as the vm_mmap() itself.
+ * Return: it, or ERR_PTR.
+ */
 static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
 {
 	struct lu_canary *c;
@@ -140,14 +155,22 @@ static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
 	c->mm = current->mm;
 	c->iommu = iommu;
 
-	file = anon_inode_getfile("[vfio_iommu_lu owner]", &lu_canary_fops, c,
-				  O_RDWR);
-	if (IS_ERR(file)) {
-		kfree(c);
-		return ERR_CAST(file);
+	mutex_lock(&iommu->canary_map_lock);
+	file = iommu->canary_file;
+	if (!file) {
+		file = anon_inode_getfile("[vfio_iommu_lu owner]",
+					  &lu_canary_fops, iommu, O_RDWR);
+		if (IS_ERR(file)) {
+			mutex_unlock(&iommu->canary_map_lock);
+			kfree(c);
+			return ERR_CAST(file);
+		}
+		iommu->canary_file = file;
 	}
+	iommu->canary_mapping = c;
 	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_NONE, MAP_SHARED, 0);
-	fput(file);	/* the vma holds its own reference */
+	iommu->canary_mapping = NULL;
+	mutex_unlock(&iommu->canary_map_lock);
 	if (IS_ERR_VALUE(addr)) {
 		kref_put(&c->kref, lu_canary_free);
 		return ERR_PTR((long)addr);
@@ -287,7 +310,8 @@ bool lu_canary_fired(struct lu_canary *c)
 
 /*
  * Container release: no canary may queue work any more, none is kept.
- * Lock held; the caller then waits for work already queued.
+ * Lock held; the caller then waits for work already queued.  The canary
+ * file goes with the last vma mapping it.
  */
 void lu_canaries_release(struct lu_iommu *iommu)
 {
@@ -302,4 +326,10 @@ void lu_canaries_release(struct lu_iommu *iommu)
 		spin_unlock(&c->lock);
 		lu_canary_unlist(c);
 	}
+	if (iommu->canary_file) {
+		/* Its vmas keep it; nothing may reach us through it. */
+		iommu->canary_file->private_data = NULL;
+		fput(iommu->canary_file);
+	}
+	iommu->canary_file = NULL;
 }
