@@ -136,8 +136,8 @@ struct lu_segs;
 /*
  * Scratch space for pinning: page pointers from GUP and the pfns they turn
  * into (VM_PFNMAP memory yields pfns only).  Entries [next, nr) of @pfns
- * are pinned (or PFNMAP) but not yet consumed.  One per container, used
- * under lu_iommu.lock.
+ * are pinned (or PFNMAP) but not yet consumed; @pfnmap says which (a
+ * batch is never both).  One per container, used under lu_iommu.lock.
  */
 struct lu_batch {
 	struct page		**pages;
@@ -145,6 +145,7 @@ struct lu_batch {
 	unsigned int		capacity;
 	unsigned int		nr;
 	unsigned int		next;
+	bool			pfnmap;
 };
 
 /*
