@@ -455,6 +455,8 @@ void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
 		    struct lu_dma *dma, dma_addr_t iova, size_t size);
 
 /* dma.c: MAP/UNMAP/GET_INFO and the mapping life cycle */
+int lu_dma_cache_init(void);
+void lu_dma_cache_fini(void);
 long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
 		       union lu_ucmd *ucmd);
 long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,

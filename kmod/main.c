@@ -352,12 +352,20 @@ static const struct vfio_iommu_driver_ops lu_ops = {
 
 static int __init lu_init(void)
 {
-	return vfio_register_iommu_driver(&lu_ops);
+	int ret = lu_dma_cache_init();
+
+	if (ret)
+		return ret;
+	ret = vfio_register_iommu_driver(&lu_ops);
+	if (ret)
+		lu_dma_cache_fini();
+	return ret;
 }
 
 static void __exit lu_exit(void)
 {
 	vfio_unregister_iommu_driver(&lu_ops);
+	lu_dma_cache_fini();
 }
 
 module_init(lu_init);
