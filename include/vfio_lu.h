@@ -203,12 +203,19 @@
  *	stages .vaddr as the new base vaddr of the mapping whose iova and
  *	size are exactly .iova and .size, effective at the next successful
  *	VFIO_CHANGE_DMA_OWNER by the same process (nothing is checked
- *	before).  Anyone holding the descriptor may stage; a staged vaddr
+ *	before).  [.iova, .iova + .size) may also cover several whole
+ *	mappings that follow each other with no gap: each is then staged at
+ *	.vaddr + (its iova - .iova), so that a process mapping guest RAM at
+ *	a new base stages every mapping in one call (Type1v2 takes exactly
+ *	one mapping and rejects such a range with EINVAL: a deliberate
+ *	difference).  All or nothing: a range that starts or ends inside a
+ *	mapping, or spans a gap, stages nothing.  Anyone holding the
+ *	descriptor may stage; a staged vaddr
  *	belongs to the process that staged it, one per mapping (staging
  *	again, by anyone, replaces it).  With .size 0 (and .iova and .vaddr
  *	0): withdraws every vaddr the caller staged.  Errors: EINVAL (READ
- *	or WRITE given too, vaddr misaligned or wrapping, no mapping with
- *	exactly this iova and size, a withdrawal with iova or vaddr not 0).
+ *	or WRITE given too, vaddr misaligned or wrapping, the range is not
+ *	whole consecutive mappings, a withdrawal with iova or vaddr not 0).
  *	Errors of a new mapping: EINVAL (no READ/WRITE, zero size,
  *	iova/vaddr/size not aligned to the smallest IOMMU page size, iova or
  *	vaddr range wrapping, iova outside the valid ranges); EEXIST

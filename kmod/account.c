@@ -38,7 +38,20 @@ int lu_account(struct mm_struct *mm, struct task_struct *task, bool lock_cap,
 	} else {
 		mmap_write_lock(mm);
 	}
-	ret = __account_locked_vm(mm, npages, inc, task, lock_cap);
+	ret = lu_account_locked(mm, task, lock_cap, npages, inc);
 	mmap_write_unlock(mm);
 	return ret;
+}
+
+/*
+ * lu_account() for a caller that already holds @mm's mmap_lock for write
+ * (an owner change checks the new mm and charges it in one hold).
+ */
+int lu_account_locked(struct mm_struct *mm, struct task_struct *task,
+		      bool lock_cap, unsigned long npages, bool inc)
+{
+	mmap_assert_write_locked(mm);
+	if (!npages)
+		return 0;
+	return __account_locked_vm(mm, npages, inc, task, lock_cap);
 }

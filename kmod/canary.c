@@ -101,9 +101,19 @@ static const struct vm_operations_struct lu_canary_vm_ops = {
 	.fault	= lu_canary_fault,
 };
 
+/*
+ * ->mmap of the container's canary file, reached only from
+ * lu_canary_map()'s vm_mmap() (the file is never installed in a file
+ * table), which hands over the canary to map in lu_iommu.canary_mapping.
+ */
 static int lu_canary_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct lu_canary *c = file->private_data;
+	struct lu_iommu *iommu = file->private_data;
+	struct lu_canary *c = iommu ? iommu->canary_mapping : NULL;
+
+	if (WARN_ON_ONCE(!c))
+		return -EINVAL;
+	iommu->canary_mapping = NULL;
 
 	/*
 	 * DONTCOPY: a forked child has no canary, its exit fires nothing;
@@ -125,7 +135,12 @@ static const struct file_operations lu_canary_fops = {
 	.mmap	= lu_canary_mmap,
 };
 
-/* Map a new, disarmed canary into current's mm.  Return: it, or ERR_PTR. */
+/*
+ * Map a new, disarmed canary into current's mm.  Every canary of a
+ * container maps the same anon-inode file, created at the first: a file
+ * per canary cost as much again as the vm_mmap() itself.
+ * Return: it, or ERR_PTR.
+ */
 static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
 {
 	struct lu_canary *c;
@@ -140,14 +155,22 @@ static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
 	c->mm = current->mm;
 	c->iommu = iommu;
 
-	file = anon_inode_getfile("[vfio_iommu_lu owner]", &lu_canary_fops, c,
-				  O_RDWR);
-	if (IS_ERR(file)) {
-		kfree(c);
-		return ERR_CAST(file);
+	mutex_lock(&iommu->canary_map_lock);
+	file = iommu->canary_file;
+	if (!file) {
+		file = anon_inode_getfile("[vfio_iommu_lu owner]",
+					  &lu_canary_fops, iommu, O_RDWR);
+		if (IS_ERR(file)) {
+			mutex_unlock(&iommu->canary_map_lock);
+			kfree(c);
+			return ERR_CAST(file);
+		}
+		iommu->canary_file = file;
 	}
+	iommu->canary_mapping = c;
 	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_NONE, MAP_SHARED, 0);
-	fput(file);	/* the vma holds its own reference */
+	iommu->canary_mapping = NULL;
+	mutex_unlock(&iommu->canary_map_lock);
 	if (IS_ERR_VALUE(addr)) {
 		kref_put(&c->kref, lu_canary_free);
 		return ERR_PTR((long)addr);
@@ -162,14 +185,71 @@ static void lu_canary_unlist(struct lu_canary *c)
 	kref_put(&c->kref, lu_canary_free);
 }
 
+/* Has @iommu a canary in current's mm whose vma is still there?  Lock held. */
+static bool lu_canary_present(struct lu_iommu *iommu)
+{
+	struct lu_canary *c;
+	bool found = false;
+
+	list_for_each_entry(c, &iommu->canaries, next) {
+		spin_lock(&c->lock);
+		found = !c->closed && c->mm == current->mm;
+		spin_unlock(&c->lock);
+		if (found)
+			break;
+	}
+	return found;
+}
+
+/**
+ * lu_canary_prepare - map current's canary before taking lu_iommu.lock
+ * @iommu: the container (lock not held)
+ *
+ * An owner change needs a canary in the new owner's mm.  Mapping one
+ * (anon_inode_getfile, vm_mmap) is the costliest step of a handoff to a
+ * new process; done here, a mediated device's pin never waits for it.  The
+ * canary is mapped disarmed: until lu_canary_arm() picks it at the commit
+ * it fires nothing, so a commit that fails leaves only a harmless page
+ * that the container lists and re-arms if this mm becomes the owner later.
+ *
+ * Return: a disarmed canary to hand to lu_canary_keep() under the lock,
+ * or NULL if current needs none (it owns the container, or the container
+ * already has a canary in its mm) or mapping failed (lu_canary_arm() then
+ * maps under the lock and reports the error).
+ */
+struct lu_canary *lu_canary_prepare(struct lu_iommu *iommu)
+{
+	struct lu_canary *c;
+	bool needed;
+
+	mutex_lock(&iommu->lock);
+	needed = iommu->owner.mm != current->mm && !lu_canary_present(iommu);
+	mutex_unlock(&iommu->lock);
+	if (!needed)
+		return NULL;
+	c = lu_canary_map(iommu);
+	return IS_ERR(c) ? NULL : c;
+}
+
+/* List a canary from lu_canary_prepare() (or NULL).  Lock held. */
+void lu_canary_keep(struct lu_iommu *iommu, struct lu_canary *spare)
+{
+	lockdep_assert_held(&iommu->lock);
+	if (spare)
+		list_add_tail(&spare->next, &iommu->canaries);
+}
+
 /**
  * lu_canary_arm - arm the canary of @iommu in current's mm
  * @iommu: the container (lock held)
  *
- * Re-arms the canary this container already has in current's mm, or maps
- * a new one (vm_mmap takes the mmap_lock inside lu_iommu.lock: the normal
- * order).  Canaries whose mm is gone are dropped on the way, except the
- * current owner's (lu_owner.canary borrows it).
+ * Re-arms the canary this container already has in current's mm (one
+ * mapped by lu_canary_prepare() included), or maps a new one (vm_mmap
+ * takes the mmap_lock inside lu_iommu.lock: the normal order).  If the mm
+ * has two (a prepared one raced with another thread's), only the first
+ * is armed: a disarmed one never fires.  Canaries whose mm is gone are
+ * dropped on the way, except the current owner's (lu_owner.canary
+ * borrows it).
  *
  * Return: the armed canary (borrowed: the container's list holds it);
  * ERR_PTR(-ENOMEM) or another vm_mmap() error.
@@ -185,7 +265,7 @@ struct lu_canary *lu_canary_arm(struct lu_iommu *iommu)
 
 		spin_lock(&c->lock);
 		closed = c->closed;
-		mine = !closed && c->mm == current->mm;
+		mine = !found && !closed && c->mm == current->mm;
 		if (mine) {
 			c->armed = true;
 			c->fired = false;
@@ -230,7 +310,8 @@ bool lu_canary_fired(struct lu_canary *c)
 
 /*
  * Container release: no canary may queue work any more, none is kept.
- * Lock held; the caller then waits for work already queued.
+ * Lock held; the caller then waits for work already queued.  The canary
+ * file goes with the last vma mapping it.
  */
 void lu_canaries_release(struct lu_iommu *iommu)
 {
@@ -245,4 +326,10 @@ void lu_canaries_release(struct lu_iommu *iommu)
 		spin_unlock(&c->lock);
 		lu_canary_unlist(c);
 	}
+	if (iommu->canary_file) {
+		/* Its vmas keep it; nothing may reach us through it. */
+		iommu->canary_file->private_data = NULL;
+		fput(iommu->canary_file);
+	}
+	iommu->canary_file = NULL;
 }

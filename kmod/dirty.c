@@ -235,7 +235,10 @@ static u64 lu_dirty_word(struct lu_dma *dma, unsigned long nbits,
 /*
  * Store the bits of @dma into the user bitmap @ubits, whose bit 0 stands
  * for @base, in chunks of @buf (LU_DIRTY_CHUNK words), with page faults
- * disabled.  As Type1v2, the words covering the mapping are written whole:
+ * disabled.  When the mapping starts on a user word (the common case:
+ * one bitmap per mapping) no word needs shifting: its bitmap is copied
+ * as it is in one copy (64-bit), or, every page being dirty, from a
+ * chunk of all-ones words built once.  As Type1v2, the words covering the mapping are written whole:
  * the bits of the first word below the mapping keep what the user bitmap
  * held (an adjacent mapping's bits), bits past the mapping's end are
  * written 0.  Nothing is cleared here (lu_dirty_clear does, after).
@@ -272,6 +275,42 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 			goto out;
 		}
 		low &= (1ull << shift) - 1;
+	}
+
+	if (!shift && !all && BITS_PER_LONG == 64) {
+		/* The user words are the mapping's own words: one copy. */
+		left = __copy_to_user_inatomic(ubits + uw0, dma->dirty,
+					       nw * sizeof(u64));
+		if (left) {
+			fault->addr = (void __user *)(ubits + uw0 + nw) - left;
+			fault->len = left;
+			ret = -EAGAIN;
+		}
+		goto out;
+	}
+	if (!shift && all) {
+		/* Every word is all ones but a partial last one. */
+		memset(buf, 0xff, LU_DIRTY_CHUNK * sizeof(u64));
+		while (k < nw) {
+			unsigned long n = min_t(unsigned long, LU_DIRTY_CHUNK,
+						nw - k);
+
+			if (k + n == nw)
+				buf[n - 1] = lu_dirty_word(dma, nbits, nw - 1,
+							   true);
+			left = __copy_to_user_inatomic(ubits + uw0 + k, buf,
+						       n * sizeof(u64));
+			if (left) {
+				fault->addr = (void __user *)(ubits + uw0 + k) +
+					      n * sizeof(u64) - left;
+				fault->len = (void __user *)(ubits + uw0 + nw) -
+					     fault->addr;
+				ret = -EAGAIN;
+				goto out;
+			}
+			k += n;
+		}
+		goto out;
 	}
 
 	while (k < nw) {

@@ -26,6 +26,9 @@
  *   1. lu_iommu.devices_rwsem         held for read across device
  *                                     dma_unmap callbacks
  *   2. lu_iommu.lock                  everything else in the container
+ *   2a. lu_iommu.canary_map_lock      held around mapping a canary
+ *                                     (inside lock 2 when that is held,
+ *                                     outside the mmap_lock)
  *   3. owner mm's mmap_lock           pinning, locked_vm, user copies
  *   4. iommu_group / IOMMU driver locks (iommu_attach_group, iommu_map)
  *   5. lu_canary.lock (spinlock)      taken by the canary vma's close
@@ -133,8 +136,8 @@ struct lu_segs;
 /*
  * Scratch space for pinning: page pointers from GUP and the pfns they turn
  * into (VM_PFNMAP memory yields pfns only).  Entries [next, nr) of @pfns
- * are pinned (or PFNMAP) but not yet consumed.  One per container, used
- * under lu_iommu.lock.
+ * are pinned (or PFNMAP) but not yet consumed; @pfnmap says which (a
+ * batch is never both).  One per container, used under lu_iommu.lock.
  */
 struct lu_batch {
 	struct page		**pages;
@@ -142,6 +145,7 @@ struct lu_batch {
 	unsigned int		capacity;
 	unsigned int		nr;
 	unsigned int		next;
+	bool			pfnmap;
 };
 
 /*
@@ -184,6 +188,10 @@ struct lu_unpin_run {
  * @owner_gone: tears the mappings down after the owner's canary fired
  *	(queued by the canary close callback, which may not take @lock)
  * @canaries: struct lu_canary this container mapped, one per mm (canary.c)
+ * @canary_map_lock: serialises mapping canaries (canary.c), which may run
+ *	without @lock; protects @canary_file and @canary_mapping
+ * @canary_file: the anon-inode file every canary vma maps, or NULL
+ * @canary_mapping: the canary a vm_mmap() of @canary_file is mapping
  * @dead_segs: records of removed mappings, put by lu_unlock() (object.c)
  */
 struct lu_iommu {
@@ -206,6 +214,9 @@ struct lu_iommu {
 	unsigned int		nr_runs;
 	struct work_struct	owner_gone;
 	struct list_head	canaries;
+	struct mutex		canary_map_lock;
+	struct file		*canary_file;
+	struct lu_canary	*canary_mapping;
 	struct list_head	dead_segs;
 };
 
@@ -391,8 +402,12 @@ void lu_owner_gone_work(struct work_struct *work);
 /* account.c: locked_vm */
 int lu_account(struct mm_struct *mm, struct task_struct *task, bool lock_cap,
 	       unsigned long npages, bool inc);
+int lu_account_locked(struct mm_struct *mm, struct task_struct *task,
+		      bool lock_cap, unsigned long npages, bool inc);
 
 /* canary.c: close-on-exit/exec */
+struct lu_canary *lu_canary_prepare(struct lu_iommu *iommu);
+void lu_canary_keep(struct lu_iommu *iommu, struct lu_canary *spare);
 struct lu_canary *lu_canary_arm(struct lu_iommu *iommu);
 void lu_canary_disarm(struct lu_canary *c);
 bool lu_canary_fired(struct lu_canary *c);
@@ -440,6 +455,8 @@ void lu_unmap_unpin(struct lu_iommu *iommu, struct lu_domain *extra,
 		    struct lu_dma *dma, dma_addr_t iova, size_t size);
 
 /* dma.c: MAP/UNMAP/GET_INFO and the mapping life cycle */
+int lu_dma_cache_init(void);
+void lu_dma_cache_fini(void);
 long lu_ioctl_get_info(struct lu_iommu *iommu, void __user *uarg,
 		       union lu_ucmd *ucmd);
 long lu_ioctl_map_dma(struct lu_iommu *iommu, void __user *uarg,

@@ -78,6 +78,7 @@ static void *lu_open(unsigned long type)
 	iommu->pgsize_bitmap = PAGE_MASK;
 	INIT_WORK(&iommu->owner_gone, lu_owner_gone_work);
 	INIT_LIST_HEAD(&iommu->canaries);
+	mutex_init(&iommu->canary_map_lock);
 	INIT_LIST_HEAD(&iommu->dead_segs);
 	return iommu;
 }
@@ -216,6 +217,7 @@ static void lu_release(void *iommu_data)
 
 	WARN_ON(!list_empty(&iommu->devices));
 	lu_batch_fini(&iommu->batch);
+	mutex_destroy(&iommu->canary_map_lock);
 	mutex_destroy(&iommu->lock);
 	kfree(iommu);
 }
@@ -350,12 +352,20 @@ static const struct vfio_iommu_driver_ops lu_ops = {
 
 static int __init lu_init(void)
 {
-	return vfio_register_iommu_driver(&lu_ops);
+	int ret = lu_dma_cache_init();
+
+	if (ret)
+		return ret;
+	ret = vfio_register_iommu_driver(&lu_ops);
+	if (ret)
+		lu_dma_cache_fini();
+	return ret;
 }
 
 static void __exit lu_exit(void)
 {
 	vfio_unregister_iommu_driver(&lu_ops);
+	lu_dma_cache_fini();
 }
 
 module_init(lu_init);

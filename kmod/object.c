@@ -277,17 +277,24 @@ int lu_object_check_pages(const struct lu_dma *dma, dma_addr_t iova,
 {
 	unsigned long idx = (iova - dma->iova) >> PAGE_SHIFT, i;
 	const struct lu_seg *s = NULL;
+	struct folio *checked = NULL;
 
 	for (i = 0; i < n; i++, idx++) {
 		struct folio *folio;
 
-		if (!s || idx >= s->first + s->npages)
+		if (!s || idx >= s->first + s->npages) {
 			s = lu_object_seg(dma, idx);
+			checked = NULL;
+		}
 		if (!s || (s->flags & VM_PFNMAP))
 			return -EFAULT;
 		if (!s->mapping)
 			continue;
+		/* Once per folio and piece: a huge page is 512 pages here. */
 		folio = page_folio(pages[i]);
+		if (folio == checked)
+			continue;
+		checked = folio;
 		if (folio_test_anon(folio) ||
 		    READ_ONCE(folio->mapping) != s->mapping)
 			return -EFAULT;

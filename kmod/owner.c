@@ -20,9 +20,11 @@
  * canary (canary.c) says when that address space is gone.
  *
  * CHANGE_DMA_OWNER is all or nothing, under lu_iommu.lock: check (no side
- * effects), prepare (charge the new mm, arm its canary: both undoable),
- * commit (cannot fail).  Mediated devices pin under the same lock, so they
- * wait at most for the ioctl, never for userspace.
+ * effects) and charge the new mm (in the same hold of its mmap_lock),
+ * arm its canary (both undoable), commit (cannot fail).  Mediated devices
+ * pin under the same lock, so they wait at most for the ioctl, never for
+ * userspace; the new owner's canary page is mapped before the lock is
+ * taken (lu_canary_prepare), as that is the slowest step.
  *
  * Staged vaddrs belong to the address space that staged them: a commit
  * uses only the caller's own, so a third party holding the descriptor
@@ -176,13 +178,43 @@ static bool lu_staged_by(const struct lu_dma *dma, struct mm_struct *mm)
 	return dma->staged_mm && dma->staged_mm == mm;
 }
 
+/*
+ * The mappings that [@iova, @last] covers exactly: whole mappings, one
+ * after another with no gap.  Return: the first, or NULL.  Lock held.
+ */
+static struct lu_dma *lu_stage_run(struct lu_iommu *iommu, dma_addr_t iova,
+				   dma_addr_t last)
+{
+	struct lu_dma *first = lu_dma_first(iommu, iova, last), *dma = first;
+
+	if (!first || first->iova != iova)
+		return NULL;
+	while (lu_dma_last(dma) != last) {
+		struct lu_dma *next = lu_dma_next(dma);
+
+		/* A gap, or a mapping reaching past @last. */
+		if (!next || next->iova != lu_dma_last(dma) + 1 ||
+		    lu_dma_last(next) > last)
+			return NULL;
+		dma = next;
+	}
+	return first;
+}
+
 /**
- * lu_owner_stage_vaddr - VFIO_DMA_MAP_FLAG_VADDR: stage a new vaddr
+ * lu_owner_stage_vaddr - VFIO_DMA_MAP_FLAG_VADDR: stage new vaddrs
  * @iommu: the container
  * @iova: first IOVA of an existing mapping
  * @vaddr: its new base vaddr, in the caller's address space
- * @size: the mapping's size; 0 (with @iova and @vaddr 0) withdraws every
- *	vaddr the caller staged
+ * @size: bytes from @iova: whole consecutive mappings, one or more; 0
+ *	(with @iova and @vaddr 0) withdraws every vaddr the caller staged
+ *
+ * Each mapping in [@iova, @iova + @size) is staged at @vaddr plus its
+ * offset from @iova, so that a process that maps guest RAM at a new base
+ * stages any number of adjacent mappings in one call (stock Type1v2 takes
+ * exactly one mapping, and rejects a range of several with EINVAL).  All
+ * or nothing: a range that does not start and end at mapping boundaries,
+ * or leaves a gap, stages nothing.
  *
  * Takes effect only at the caller's next successful VFIO_CHANGE_DMA_OWNER;
  * staging again replaces the staged value, whoever staged it (one slot
@@ -190,15 +222,16 @@ static bool lu_staged_by(const struct lu_dma *dma, struct mm_struct *mm)
  * pinned or trusted until the commit checks it, and a commit uses only
  * the vaddrs its own address space staged.
  *
- * Return: 0; -EINVAL (misaligned or wrapping vaddr, no mapping with
- * exactly this iova and size, a withdrawal with iova or vaddr not 0);
+ * Return: 0; -EINVAL (misaligned or wrapping vaddr, the range is not
+ * whole consecutive mappings, a withdrawal with iova or vaddr not 0);
  * -ESRCH (the caller has no address space).
  */
 int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 			 unsigned long vaddr, size_t size)
 {
 	struct mm_struct *mm = current->mm;
-	struct lu_dma *dma;
+	struct lu_dma *dma, *first;
+	dma_addr_t last = iova + size - 1;
 	int ret = -EINVAL;
 
 	if (!mm)
@@ -216,17 +249,19 @@ int lu_owner_stage_vaddr(struct lu_iommu *iommu, dma_addr_t iova,
 		goto out_unlock;
 	}
 	if ((vaddr & (lu_pgsize(iommu) - 1)) ||
-	    vaddr + size - 1 < vaddr || iova + size - 1 < iova)
+	    vaddr + size - 1 < vaddr || last < iova)
 		goto out_unlock;
-	dma = lu_dma_first(iommu, iova, iova + size - 1);
-	if (!dma || dma->iova != iova || dma->size != size)
+	first = lu_stage_run(iommu, iova, last);
+	if (!first)
 		goto out_unlock;
-	if (dma->staged_mm != mm) {
-		lu_dma_unstage(dma);
-		mmgrab(mm);
-		dma->staged_mm = mm;
+	for (dma = first; dma && dma->iova <= last; dma = lu_dma_next(dma)) {
+		if (dma->staged_mm != mm) {
+			lu_dma_unstage(dma);
+			mmgrab(mm);
+			dma->staged_mm = mm;
+		}
+		dma->new_vaddr = vaddr + (dma->iova - iova);
 	}
-	dma->new_vaddr = vaddr;
 	ret = 0;
 out_unlock:
 	mutex_unlock(&iommu->lock);
@@ -234,11 +269,18 @@ out_unlock:
 }
 
 /*
- * Check phase: no side effects.  Return: 0 with *@any_staged telling
- * whether @mm staged vaddrs; -ESRCH, -EINVAL, -ENXIO, -EINTR.
+ * Check phase, and the new mm's charge.  Every mapping must be staged by
+ * @mm or none, and every vaddr must map the mapping's memory object in
+ * @mm.  With @charge (@mm is not the owner), @mm is then charged the
+ * container's locked_vm in the same hold of its mmap_lock (for write: the
+ * charge needs it), one round trip instead of two; the caller refunds it
+ * if a later step fails.  Without @charge, no side effects.
+ *
+ * Return: 0 with *@any_staged telling whether @mm staged vaddrs; -ESRCH,
+ * -EINVAL, -ENXIO, -EINTR, -ENOMEM (the charge).
  */
 static int lu_change_check(struct lu_iommu *iommu, struct mm_struct *mm,
-			   bool *any_staged)
+			   bool charge, bool lock_cap, bool *any_staged)
 {
 	unsigned long nstaged = 0, ndmas = 0;
 	struct lu_dma *dma;
@@ -257,10 +299,10 @@ static int lu_change_check(struct lu_iommu *iommu, struct mm_struct *mm,
 	if (nstaged && nstaged != ndmas)
 		return -EINVAL;
 	*any_staged = nstaged;
-	if (mm == iommu->owner.mm && !nstaged)
+	if (!charge && !nstaged)
 		return 0;	/* a no-op: nothing to check */
 
-	if (mmap_read_lock_killable(mm))
+	if (charge ? mmap_write_lock_killable(mm) : mmap_read_lock_killable(mm))
 		return -EINTR;
 	for (dma = lu_dma_first(iommu, 0, U64_MAX); dma && !ret;
 	     dma = lu_dma_next(dma)) {
@@ -268,7 +310,18 @@ static int lu_change_check(struct lu_iommu *iommu, struct mm_struct *mm,
 							 dma->vaddr);
 		cond_resched();
 	}
-	mmap_read_unlock(mm);
+	if (!ret && charge) {
+		ret = lu_account_locked(mm, current->group_leader, lock_cap,
+					iommu->locked_vm, true);
+		if (ret == -ENOMEM)
+			pr_warn_ratelimited("vfio_iommu_lu: pid %d: RLIMIT_MEMLOCK too low to take over %lu pages\n",
+					    task_pid_nr(current),
+					    iommu->locked_vm);
+	}
+	if (charge)
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
 	return ret;
 }
 
@@ -295,7 +348,7 @@ long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
 {
 	struct lu_owner *owner = &iommu->owner, old;
 	struct mm_struct *mm = current->mm;
-	struct lu_canary *canary = NULL;
+	struct lu_canary *canary = NULL, *spare;
 	bool any_staged = false, same, lock_cap = capable(CAP_IPC_LOCK);
 	struct lu_claim claim;
 	struct lu_dma *dma;
@@ -304,7 +357,10 @@ long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
 	if (!mm)
 		return -ESRCH;
 
+	/* A new owner's canary is mapped before the lock (canary.c). */
+	spare = lu_canary_prepare(iommu);
 	mutex_lock(&iommu->lock);
+	lu_canary_keep(iommu, spare);
 	if (RB_EMPTY_ROOT(&iommu->dmas)) {
 		ret = lu_owner_claim(iommu, &claim);
 		if (!ret) {
@@ -315,25 +371,16 @@ long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
 		goto out_unlock;
 	}
 
-	/* 1. Check. */
-	ret = lu_change_check(iommu, mm, &any_staged);
+	/* 1. Check; a new mm is charged in the same mmap_lock hold. */
+	same = mm == owner->mm;
+	ret = lu_change_check(iommu, mm, !same, lock_cap, &any_staged);
 	if (ret)
 		goto out_unlock;
-	same = mm == owner->mm;
 	if (same && !any_staged)
 		goto out_unlock;
 
-	/* 2. Prepare: charge the new mm, arm its canary. */
+	/* 2. Prepare: arm the new mm's canary (mapped already, normally). */
 	if (!same) {
-		ret = lu_account(mm, current->group_leader, lock_cap,
-				 iommu->locked_vm, true);
-		if (ret) {
-			if (ret == -ENOMEM)
-				pr_warn_ratelimited("vfio_iommu_lu: pid %d: RLIMIT_MEMLOCK too low to take over %lu pages\n",
-						    task_pid_nr(current),
-						    iommu->locked_vm);
-			goto out_unlock;
-		}
 		canary = lu_canary_arm(iommu);
 		if (IS_ERR(canary)) {
 			ret = PTR_ERR(canary);
@@ -344,11 +391,10 @@ long lu_ioctl_change_owner(struct lu_iommu *iommu, void __user *uarg,
 	}
 
 	/* 3. Commit: nothing below fails. */
-	for (dma = lu_dma_first(iommu, 0, U64_MAX); dma; dma = lu_dma_next(dma)) {
-		if (any_staged) {
-			dma->vaddr = dma->new_vaddr;
-			lu_dma_unstage(dma);
-		}
+	for (dma = lu_dma_first(iommu, 0, U64_MAX); dma && any_staged;
+	     dma = lu_dma_next(dma)) {
+		dma->vaddr = dma->new_vaddr;
+		lu_dma_unstage(dma);
 	}
 	if (same)
 		goto out_unlock;

@@ -337,6 +337,7 @@ static int lu_batch_fill(struct lu_iommu *iommu, struct lu_dma *dma,
 			b->pfns, &pfnmap, false);
 	if (n < 0)
 		return n;
+	b->pfnmap = pfnmap;
 
 	ret = lu_charge(iommu, dma, lu_iommu_charge_count(dma, iova, b->pfns,
 							  n, pfnmap));
@@ -402,7 +403,7 @@ int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 	dma_addr_t cur = dma->iova;	/* next IOVA to take from the batch */
 	dma_addr_t mapped = dma->iova;	/* [dma->iova, mapped) is mapped */
 	unsigned long run_pfn = 0, run_n = 0, refund = 0;
-	bool run_held = false;
+	bool run_held = false, held;
 	int ret = 0;
 
 	lockdep_assert_held(&iommu->lock);
@@ -427,12 +428,17 @@ int lu_pin_map_dma(struct lu_iommu *iommu, struct lu_domain *extra,
 					goto err_run;
 			}
 			pfn = b->pfns[b->next];
-			if (run_n && (pfn != run_pfn + run_n ||
-				      lu_held(dma, cur, pfn) != run_held))
+			/*
+			 * lu_held() without its per-page segment search: a
+			 * batch is all PFNMAP or all GUP pages, each checked
+			 * against the record when pinned (lu_pin_user).
+			 */
+			held = !b->pfnmap && !is_zero_pfn(pfn);
+			if (run_n && (pfn != run_pfn + run_n || held != run_held))
 				break;
 			if (!run_n) {
 				run_pfn = pfn;
-				run_held = lu_held(dma, cur, pfn);
+				run_held = held;
 			}
 			run_n++;
 			b->next++;

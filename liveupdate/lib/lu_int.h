@@ -153,7 +153,9 @@ void lu_state_set_crc(void *buf, size_t len);
 
 /* ---- vfio.c ---- */
 /* VFIO_DMA_MAP_FLAG_VADDR for every region, from vaddrs[] (or the
- * regions' own vaddr if NULL).  Adds the time spent to *locked_ns. */
+ * regions' own vaddr if NULL): one call per run of regions adjacent in
+ * IOVA and vaddr (one per region if the backend refuses the run).  Adds
+ * the time spent to *locked_ns. */
 int lu_stage_all(const struct liveupdate *lu, void *const *vaddrs,
 		 uint64_t *locked_ns);
 /* Withdraw every vaddr this process staged. */

@@ -37,26 +37,78 @@ static int map_flags(uint32_t prot)
 	       (prot & LIVEUPDATE_PROT_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0);
 }
 
+static void *region_vaddr(const struct liveupdate *lu, void *const *vaddrs,
+			  unsigned int i)
+{
+	return vaddrs ? vaddrs[i] : lu->regions[i].vaddr;
+}
+
+/*
+ * Regions [first, end) that one staging call can cover: each follows the
+ * previous in IOVA and in vaddr (guest RAM mapped at a new base, cut into
+ * several mappings).  vfio_iommu_lu stages such a run at once
+ * (include/vfio_lu.h).
+ */
+static unsigned int stage_run_end(const struct liveupdate *lu,
+				  void *const *vaddrs, unsigned int first)
+{
+	unsigned int i = first + 1;
+
+	while (i < lu->nr_regions) {
+		const struct liveupdate_region *p = &lu->regions[i - 1];
+
+		if (lu->regions[i].iova != p->iova + p->size ||
+		    (uintptr_t)region_vaddr(lu, vaddrs, i) !=
+		    (uintptr_t)region_vaddr(lu, vaddrs, i - 1) + p->size)
+			break;
+		i++;
+	}
+	return i;
+}
+
+static int stage_one(int container, void *vaddr, uint64_t iova, uint64_t size,
+		     uint64_t *locked_ns)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return timed_ioctl(container, VFIO_IOMMU_MAP_DMA, &m, locked_ns);
+}
+
 int lu_stage_all(const struct liveupdate *lu, void *const *vaddrs,
 		 uint64_t *locked_ns)
 {
-	for (unsigned int i = 0; i < lu->nr_regions; i++) {
-		const struct liveupdate_region *r = &lu->regions[i];
-		struct vfio_iommu_type1_dma_map m = {
-			.argsz = sizeof(m),
-			.flags = VFIO_DMA_MAP_FLAG_VADDR,
-			.vaddr = (uintptr_t)(vaddrs ? vaddrs[i] : r->vaddr),
-			.iova = r->iova,
-			.size = r->size,
-		};
-		int ret = timed_ioctl(lu->container, VFIO_IOMMU_MAP_DMA, &m, locked_ns);
+	unsigned int i = 0, end;
+	int ret = 0;
 
-		if (ret) {
-			lu_stage_withdraw(lu->container);
-			return ret;
+	for (; i < lu->nr_regions && !ret; i = end) {
+		const struct liveupdate_region *r = &lu->regions[i];
+
+		end = stage_run_end(lu, vaddrs, i);
+		if (end - i > 1) {
+			const struct liveupdate_region *l = &lu->regions[end - 1];
+
+			ret = stage_one(lu->container, region_vaddr(lu, vaddrs, i),
+					r->iova, l->iova + l->size - r->iova,
+					locked_ns);
+			if (ret != -EINVAL)
+				continue;
+			/* A backend without ranges: one mapping at a time. */
 		}
+		ret = 0;
+		for (unsigned int k = i; k < end && !ret; k++)
+			ret = stage_one(lu->container, region_vaddr(lu, vaddrs, k),
+					lu->regions[k].iova, lu->regions[k].size,
+					locked_ns);
 	}
-	return 0;
+	if (ret)
+		lu_stage_withdraw(lu->container);
+	return ret;
 }
 
 void lu_stage_withdraw(int container)

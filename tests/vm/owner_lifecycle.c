@@ -21,6 +21,21 @@
  *   withdraw_arguments
  *			a withdrawal (VFIO_DMA_MAP_FLAG_VADDR, size 0) with a
  *			nonzero iova or vaddr is EINVAL.
+ *   stage_range_all_or_nothing
+ *			one VFIO_DMA_MAP_FLAG_VADDR over several whole
+ *			adjacent mappings stages each at its offset; a range
+ *			over a gap, starting or ending inside a mapping,
+ *			running past the last, with a misaligned or wrapping
+ *			vaddr, or with a short argsz is EINVAL and stages
+ *			nothing (the owner's commit stays a no-op, which a
+ *			partial staging would make EINVAL).
+ *   stage_range_commit
+ *			the range staged at a second view of the memfd
+ *			commits, and the vaddrs are the right ones: with the
+ *			first view gone, a forked child's plain commit of the
+ *			inherited vaddrs succeeds.  A range staged over a view
+ *			whose middle is another memfd, or read-only, fails at
+ *			the commit (ENXIO) and installs nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -223,6 +238,155 @@ TEST_F(life, withdraw_arguments)
 	ASSERT_EQ(0, change_owner(self->container));
 	ASSERT_EQ(0, vfio_unmap(self->container, IOVA_A, BUF_SIZE));
 	munmap(buf_a, BUF_SIZE);
+}
+
+/*
+ * Stage ranges: RUN_N adjacent mappings of RUN_PIECE bytes from IOVA_A on,
+ * then, after a gap of one piece, one more: every piece maps the same
+ * memfd at its own offset.
+ */
+#define RUN_PIECE	(64u << 10)
+#define RUN_N		4
+#define RUN_LAST_IOVA	(IOVA_A + (RUN_N + 1) * RUN_PIECE)
+#define RUN_BYTES	((RUN_N + 1) * RUN_PIECE)
+
+static int map_run(int container, uint8_t *view)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < RUN_N && !ret; i++)
+		ret = vfio_map(container, view + i * RUN_PIECE,
+			       IOVA_A + i * RUN_PIECE, RUN_PIECE);
+	return ret ? ret : vfio_map(container, view + RUN_N * RUN_PIECE,
+				    RUN_LAST_IOVA, RUN_PIECE);
+}
+
+/* Stage the whole container at @view: the run in one call, then the last. */
+static int stage_run(int container, uint8_t *view)
+{
+	int ret = vfio_stage_vaddr(container, view, IOVA_A, RUN_N * RUN_PIECE);
+
+	return ret ? ret : vfio_stage_vaddr(container, view + RUN_N * RUN_PIECE,
+					    RUN_LAST_IOVA, RUN_PIECE);
+}
+
+static uint8_t *map_view(int fd, int prot)
+{
+	return mmap(NULL, RUN_BYTES, prot, MAP_SHARED, fd, 0);
+}
+
+TEST_F(life, stage_range_all_or_nothing)
+{
+	const uint32_t minsz = sizeof(struct vfio_iommu_type1_dma_map);
+	uint8_t *view, *view2;
+	int fd;
+
+	view = memfd_buffer(RUN_BYTES, &fd);
+	ASSERT_NE(MAP_FAILED, view);
+	view2 = map_view(fd, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, view2);
+	ASSERT_EQ(0, map_run(self->container, view));
+
+	/* Over the gap, to the end of the last mapping. */
+	EXPECT_EQ(-EINVAL, vfio_stage_vaddr(self->container, view2, IOVA_A,
+					    RUN_BYTES + RUN_PIECE));
+	/* Starting inside the first mapping, ending inside the last. */
+	EXPECT_EQ(-EINVAL, vfio_stage_vaddr(self->container, view2,
+					    IOVA_A + 4096,
+					    RUN_N * RUN_PIECE - 4096));
+	EXPECT_EQ(-EINVAL, vfio_stage_vaddr(self->container, view2, IOVA_A,
+					    RUN_N * RUN_PIECE - 4096));
+	/* Running past the run into the gap. */
+	EXPECT_EQ(-EINVAL, vfio_stage_vaddr(self->container, view2, IOVA_A,
+					    (RUN_N + 1) * RUN_PIECE));
+	/* Misaligned and wrapping vaddrs. */
+	EXPECT_EQ(-EINVAL, vfio_stage_vaddr(self->container, view2 + 2048,
+					    IOVA_A, RUN_N * RUN_PIECE));
+	EXPECT_EQ(-EINVAL, vfio_map_raw(self->container, minsz,
+					VFIO_DMA_MAP_FLAG_VADDR,
+					-(uint64_t)RUN_PIECE, IOVA_A,
+					RUN_N * RUN_PIECE));
+	/* An argsz short of the structure. */
+	EXPECT_EQ(-EINVAL, vfio_map_raw(self->container, minsz - 1,
+					VFIO_DMA_MAP_FLAG_VADDR,
+					(uintptr_t)view2, IOVA_A,
+					RUN_N * RUN_PIECE));
+	/*
+	 * Nothing was staged: staging the run alone now leaves the last
+	 * mapping unstaged, so the commit is EINVAL; had any refused call
+	 * staged, withdrawing shows the commit becomes the no-op again.
+	 */
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(0, vfio_stage_vaddr(self->container, view2, IOVA_A,
+				      RUN_N * RUN_PIECE));
+	EXPECT_EQ(-EINVAL, change_owner(self->container));
+	ASSERT_EQ(0, vfio_stage_vaddr(self->container, NULL, 0, 0));
+	EXPECT_EQ(0, change_owner(self->container));
+
+	ASSERT_EQ(0, vfio_unmap(self->container, IOVA_A,
+				RUN_LAST_IOVA + RUN_PIECE - IOVA_A));
+	munmap(view2, RUN_BYTES);
+	munmap(view, RUN_BYTES);
+	close(fd);
+}
+
+TEST_F(life, stage_range_commit)
+{
+	uint8_t *view, *view2, *bad, *ro;
+	struct child ch;
+	int fd, other;
+
+	view = memfd_buffer(RUN_BYTES, &fd);
+	ASSERT_NE(MAP_FAILED, view);
+	ASSERT_EQ(0, map_run(self->container, view));
+
+	/* The run staged at a second view, in one call: it commits. */
+	view2 = map_view(fd, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, view2);
+	ASSERT_EQ(0, stage_run(self->container, view2));
+	ASSERT_EQ(0, change_owner(self->container));
+	/* The installed vaddrs are view2's: a child that inherits them
+	 * (and not the first view) can take the mappings over. */
+	munmap(view, RUN_BYTES);
+	ASSERT_EQ(0, child_start(&ch, self->container, NULL));
+	EXPECT_EQ(0, child_do(&ch, 'o').ret);
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(0, child_stop(&ch));
+
+	/* A view whose second piece is another memfd: ENXIO at the commit. */
+	bad = map_view(fd, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, bad);
+	other = memfd_create("other", 0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ftruncate(other, RUN_PIECE));
+	ASSERT_NE(MAP_FAILED, mmap(bad + RUN_PIECE, RUN_PIECE,
+				   PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, other, 0));
+	ASSERT_EQ(0, stage_run(self->container, bad));
+	EXPECT_EQ(-ENXIO, change_owner(self->container));
+	ASSERT_EQ(0, vfio_stage_vaddr(self->container, NULL, 0, 0));
+
+	/* A read-only view: the permissions differ, ENXIO. */
+	ro = map_view(fd, PROT_READ);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, stage_run(self->container, ro));
+	EXPECT_EQ(-ENXIO, change_owner(self->container));
+	ASSERT_EQ(0, vfio_stage_vaddr(self->container, NULL, 0, 0));
+
+	/* Neither failed commit installed anything: the vaddrs are still
+	 * view2's, which a child inheriting them can take over. */
+	munmap(bad, RUN_BYTES);
+	munmap(ro, RUN_BYTES);
+	ASSERT_EQ(0, child_start(&ch, self->container, NULL));
+	EXPECT_EQ(0, child_do(&ch, 'o').ret);
+	ASSERT_EQ(0, change_owner(self->container));
+	ASSERT_EQ(0, child_stop(&ch));
+
+	ASSERT_EQ(0, vfio_unmap(self->container, IOVA_A,
+				RUN_LAST_IOVA + RUN_PIECE - IOVA_A));
+	munmap(view2, RUN_BYTES);
+	close(other);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
