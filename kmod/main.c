@@ -350,12 +350,19 @@ static const struct vfio_iommu_driver_ops lu_ops = {
 
 static int __init lu_init(void)
 {
-	return vfio_register_iommu_driver(&lu_ops);
+	int ret;
+
+	lu_fault_init();	/* test-only injection points (fault.h) */
+	ret = vfio_register_iommu_driver(&lu_ops);
+	if (ret)
+		lu_fault_exit();
+	return ret;
 }
 
 static void __exit lu_exit(void)
 {
 	vfio_unregister_iommu_driver(&lu_ops);
+	lu_fault_exit();
 }
 
 module_init(lu_init);
