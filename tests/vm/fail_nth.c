@@ -659,8 +659,8 @@ TEST_F_TIMEOUT(mdev, unmap_dirty_bitmap, 600)
 /*
  * Points of the new binary's commit swept one by one.  The commit reaches
  * a hundred or more (reading /proc, messages to the holder, its polling
- * waits) and each run is a whole update (about half a minute on the
- * debug kernel), so the sweep covers the first ones, which take the
+ * waits) and each run is a whole update (5 to 10 s on the debug
+ * kernel), so the sweep covers the first ones, which take the
  * kernel calls of the handoff (staging, CHANGE_DMA_OWNER, the canary)
  * and the "committed" message; a first run without injection counts
  * them all (docs/fault-injection.md).
