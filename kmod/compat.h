@@ -18,6 +18,8 @@
  *   - no vm_flags_set()/clear()/mod(): vma->vm_flags is written directly;
  *   - no VM_SEALED (mseal came in 6.10): the canary vma can be munmapped,
  *     which counts as the owner letting go (docs/ownership.md).
+ * The wrappers of iommu_map() and of pinning are also where the debug
+ * build's test-only injection points sit (fault.h).
  */
 #ifndef VFIO_IOMMU_LU_COMPAT_H
 #define VFIO_IOMMU_LU_COMPAT_H
@@ -27,6 +29,8 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
+
+#include "fault.h"
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
 #error "vfio_iommu_lu: kernels older than 6.1 are not supported (see compat.h)"
@@ -56,6 +60,8 @@ static inline int lu_compat_iommu_map(struct iommu_domain *domain,
 				      unsigned long iova, phys_addr_t paddr,
 				      size_t size, int prot)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
 }
 
@@ -70,6 +76,8 @@ static inline long lu_compat_pin_remote(struct mm_struct *mm,
 					unsigned int gup_flags,
 					struct page **pages)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return pin_user_pages_remote(mm, start, npages, gup_flags, pages,
 				     NULL);
 }
@@ -80,6 +88,8 @@ static inline long lu_compat_get_remote(struct mm_struct *mm,
 					unsigned int gup_flags,
 					struct page **pages)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return get_user_pages_remote(mm, start, npages, gup_flags, pages,
 				     NULL);
 }
@@ -131,6 +141,8 @@ static inline int lu_compat_iommu_map(struct iommu_domain *domain,
 				      unsigned long iova, phys_addr_t paddr,
 				      size_t size, int prot)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return iommu_map(domain, iova, paddr, size, prot);
 }
 
@@ -152,6 +164,8 @@ static inline long lu_compat_pin_remote(struct mm_struct *mm,
 					unsigned int gup_flags,
 					struct page **pages)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return pin_user_pages_remote(mm, start, npages, gup_flags, pages,
 				     NULL, NULL);
 }
@@ -162,6 +176,8 @@ static inline long lu_compat_get_remote(struct mm_struct *mm,
 					unsigned int gup_flags,
 					struct page **pages)
 {
+	if (lu_fault())
+		return -ENOMEM;
 	return get_user_pages_remote(mm, start, npages, gup_flags, pages,
 				     NULL, NULL);
 }

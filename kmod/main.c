@@ -352,13 +352,21 @@ static const struct vfio_iommu_driver_ops lu_ops = {
 
 static int __init lu_init(void)
 {
-	int ret = lu_dma_cache_init();
+	int ret;
 
+	lu_fault_init();	/* test-only injection points (fault.h) */
+	ret = lu_dma_cache_init();
 	if (ret)
-		return ret;
+		goto err_fault;
 	ret = vfio_register_iommu_driver(&lu_ops);
 	if (ret)
-		lu_dma_cache_fini();
+		goto err_cache;
+	return 0;
+
+err_cache:
+	lu_dma_cache_fini();
+err_fault:
+	lu_fault_exit();
 	return ret;
 }
 
@@ -366,6 +374,7 @@ static void __exit lu_exit(void)
 {
 	vfio_unregister_iommu_driver(&lu_ops);
 	lu_dma_cache_fini();
+	lu_fault_exit();
 }
 
 module_init(lu_init);

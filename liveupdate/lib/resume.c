@@ -242,8 +242,17 @@ LU_EXPORT int liveupdate_commit(struct liveupdate *lu, struct liveupdate_report 
 	free(vaddrs);
 
 	t = lu_now_ns();
-	if (lu->ctl_fd >= 0)
-		lu_msg_send(lu->ctl_fd, LU_MSG_COMMITTED, 0, "commit", NULL);
+	/* The commit point: a holder that never hears it kills us at its
+	 * timeout and restarts the previous binary.  A send that failed
+	 * (no memory for the message) is tried again; only a channel the
+	 * holder closed ends it. */
+	for (int i = 0; lu->ctl_fd >= 0 && i < 50; i++) {
+		int e = lu_msg_send(lu->ctl_fd, LU_MSG_COMMITTED, 0, "commit", NULL);
+
+		if (!e || e == -EPIPE || e == -ECONNRESET)
+			break;
+		usleep(10000);
+	}
 	if (!holder_wait(lu) && !remapped && mappings_gone(lu, &locked)) {
 		ret = lu_remap_all(lu, &locked);
 		if (ret) {

@@ -78,6 +78,7 @@ static void msg_init(struct lu_vmm_msg *m, enum lu_vmm_role role)
 	m->dirty_before = m->dirty_first = m->dirty_second = 1;
 	m->dirty_later = m->dirty_content = 1;
 	m->holder_vmlck_kb = -1;
+	m->commit_injected = 2;
 }
 
 static void msg_send(const struct lu_vmm_msg *m)
@@ -898,7 +899,25 @@ static int resumed_image(struct liveupdate *lu, enum lu_vmm_mode mode)
 		VCK(!liveupdate_region_set_vaddr(lu, 0, p));
 	}
 
-	ret = liveupdate_commit(lu, &m.report);
+	if (!restarted && im.st.cfg.commit_fail_nth) {
+		/* The fault-injection sweep (tests/vm/fail_nth.c). */
+		VCK(!fail_nth_setup());
+		VCK(!fail_nth_arm(im.st.cfg.commit_fail_nth));
+		struct lu_vmm_msg a;
+
+		ret = liveupdate_commit(lu, &m.report);
+		m.commit_injected = fail_nth_disarm();
+		m.commit_left = fail_nth_left;
+		/* At once: what follows may not get to report (a lost
+		 * "committed" makes the holder kill us). */
+		msg_init(&a, LU_ROLE_ARMED);
+		a.ret = ret;
+		a.commit_injected = m.commit_injected;
+		a.commit_left = m.commit_left;
+		msg_send(&a);
+	} else {
+		ret = liveupdate_commit(lu, &m.report);
+	}
 	if (im.wl)
 		writes_at_commit = im.wl->writes;
 	m.ret = ret;
@@ -1164,6 +1183,7 @@ const char *lu_vmm_role_name(uint32_t role)
 		[LU_ROLE_ERROR] = "error", [LU_ROLE_RAN_ON] = "ran-on",
 		[LU_ROLE_UPDATED] = "updated", [LU_ROLE_RESTARTED] = "restarted",
 		[LU_ROLE_REFUSED] = "refused", [LU_ROLE_DYING] = "dying",
+		[LU_ROLE_ARMED] = "armed",
 	};
 
 	return role < sizeof(names) / sizeof(names[0]) && names[role] ? names[role] : "?";

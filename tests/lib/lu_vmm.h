@@ -108,6 +108,9 @@ struct lu_vmm_cfg {
 	int32_t report_fd;		/* set by lu_vmm_run() */
 	int32_t mdev_group_nr;
 	char mdev_uuid[40];
+	uint32_t commit_fail_nth;	/* > 0: the first update's new binary
+					 * arms this fail-nth around its
+					 * liveupdate_commit() (fail_nth.h) */
 };
 
 /* A default scenario: edu + DONTFORK, 4 MiB, mode ok, one update. */
@@ -123,6 +126,9 @@ enum lu_vmm_role {
 	LU_ROLE_REFUSED,	/* the new binary's resume or commit failed;
 				 * it exits */
 	LU_ROLE_DYING,		/* the new binary dies or hangs as told */
+	LU_ROLE_ARMED,		/* cfg.commit_fail_nth: the new binary's
+				 * commit returned (ret, commit_injected,
+				 * commit_left), sent at once */
 };
 
 #define LU_VMM_MSG_MAGIC	0x4c55564dU	/* "LUVM" */
@@ -167,6 +173,10 @@ struct lu_vmm_msg {
 					 * liveupdate_exec() to the commit */
 	int64_t writer_failures;
 	int32_t writer_err;
+	/* cfg.commit_fail_nth: fail_nth_disarm() after the commit (1 a
+	 * failure was injected, 0 none, -errno); 2 when not armed. */
+	int32_t commit_injected;
+	int64_t commit_left;		/* fail-nth read back (fail_nth_left) */
 };
 
 /* ---- the images (lu_vmm.c) ---- */

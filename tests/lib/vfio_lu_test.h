@@ -13,6 +13,8 @@
  *   lu_vmm.h		the test binary as a VMM updated by the orchestrator
  *			library (lu_vmm.c, built only into the liveupdate_*
  *			suites, which link libliveupdate)
+ *   fail_nth.h		per-task fault injection on the debug kernel
+ *			(fail-nth sweeps, docs/fault-injection.md)
  *   below		IOMMU info decoding, capabilities and rlimits, byte
  *			patterns (common.c), dirty tracking ioctls (dirty.c)
  *
@@ -41,6 +43,7 @@
 #include "child.h"
 #include "reexec.h"
 #include "lu_vmm.h"
+#include "fail_nth.h"
 
 #define MAP_RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define SZ_4K		0x1000ull
