@@ -102,18 +102,30 @@ static const struct vm_operations_struct lu_canary_vm_ops = {
 };
 
 /*
- * ->mmap of the container's canary file, reached only from
- * lu_canary_map()'s vm_mmap() (the file is never installed in a file
- * table), which hands over the canary to map in lu_iommu.canary_mapping.
+ * The canary lu_canary_map() is mapping, and the task doing it, both under
+ * lu_canary_map_lock (global: mapping a canary is rare and short, and the
+ * file then needs no pointer to a container that may go away).  A canary
+ * file is never installed in a file table, and reopening it through
+ * /proc/PID/map_files fails (an anonymous inode has no open); should a
+ * future kernel hand it out anyway, ->mmap maps only for the task inside
+ * lu_canary_map() and refuses anyone else.
  */
+static DEFINE_MUTEX(lu_canary_map_lock);
+static struct task_struct *lu_canary_mapper;
+static struct lu_canary *lu_canary_mapping;
+
+/* ->mmap of a container's canary file: see lu_canary_map(). */
 static int lu_canary_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct lu_iommu *iommu = file->private_data;
-	struct lu_canary *c = iommu ? iommu->canary_mapping : NULL;
+	struct lu_canary *c;
 
-	if (WARN_ON_ONCE(!c))
-		return -EINVAL;
-	iommu->canary_mapping = NULL;
+	/* Only the mapper (holding the lock) can find itself here. */
+	if (READ_ONCE(lu_canary_mapper) != current)
+		return -EPERM;
+	c = lu_canary_mapping;
+	lu_canary_mapping = NULL;
+	if (!c)
+		return -EPERM;	/* one vma per canary */
 
 	/*
 	 * DONTCOPY: a forked child has no canary, its exit fires nothing;
@@ -155,22 +167,24 @@ static struct lu_canary *lu_canary_map(struct lu_iommu *iommu)
 	c->mm = current->mm;
 	c->iommu = iommu;
 
-	mutex_lock(&iommu->canary_map_lock);
+	mutex_lock(&lu_canary_map_lock);
 	file = iommu->canary_file;
 	if (!file) {
 		file = anon_inode_getfile("[vfio_iommu_lu owner]",
-					  &lu_canary_fops, iommu, O_RDWR);
+					  &lu_canary_fops, NULL, O_RDWR);
 		if (IS_ERR(file)) {
-			mutex_unlock(&iommu->canary_map_lock);
+			mutex_unlock(&lu_canary_map_lock);
 			kfree(c);
 			return ERR_CAST(file);
 		}
 		iommu->canary_file = file;
 	}
-	iommu->canary_mapping = c;
+	lu_canary_mapping = c;
+	WRITE_ONCE(lu_canary_mapper, current);
 	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_NONE, MAP_SHARED, 0);
-	iommu->canary_mapping = NULL;
-	mutex_unlock(&iommu->canary_map_lock);
+	WRITE_ONCE(lu_canary_mapper, NULL);
+	lu_canary_mapping = NULL;
+	mutex_unlock(&lu_canary_map_lock);
 	if (IS_ERR_VALUE(addr)) {
 		kref_put(&c->kref, lu_canary_free);
 		return ERR_PTR((long)addr);
@@ -326,10 +340,7 @@ void lu_canaries_release(struct lu_iommu *iommu)
 		spin_unlock(&c->lock);
 		lu_canary_unlist(c);
 	}
-	if (iommu->canary_file) {
-		/* Its vmas keep it; nothing may reach us through it. */
-		iommu->canary_file->private_data = NULL;
-		fput(iommu->canary_file);
-	}
+	if (iommu->canary_file)
+		fput(iommu->canary_file);	/* its vmas keep it */
 	iommu->canary_file = NULL;
 }

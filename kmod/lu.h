@@ -26,9 +26,9 @@
  *   1. lu_iommu.devices_rwsem         held for read across device
  *                                     dma_unmap callbacks
  *   2. lu_iommu.lock                  everything else in the container
- *   2a. lu_iommu.canary_map_lock      held around mapping a canary
+ *   2a. lu_canary_map_lock (global)   held around mapping a canary
  *                                     (inside lock 2 when that is held,
- *                                     outside the mmap_lock)
+ *                                     outside the mmap_lock; canary.c)
  *   3. owner mm's mmap_lock           pinning, locked_vm, user copies
  *   4. iommu_group / IOMMU driver locks (iommu_attach_group, iommu_map)
  *   5. lu_canary.lock (spinlock)      taken by the canary vma's close
@@ -188,10 +188,8 @@ struct lu_unpin_run {
  * @owner_gone: tears the mappings down after the owner's canary fired
  *	(queued by the canary close callback, which may not take @lock)
  * @canaries: struct lu_canary this container mapped, one per mm (canary.c)
- * @canary_map_lock: serialises mapping canaries (canary.c), which may run
- *	without @lock; protects @canary_file and @canary_mapping
  * @canary_file: the anon-inode file every canary vma maps, or NULL
- * @canary_mapping: the canary a vm_mmap() of @canary_file is mapping
+ *	(created and read under canary.c's lu_canary_map_lock)
  * @dead_segs: records of removed mappings, put by lu_unlock() (object.c)
  */
 struct lu_iommu {
@@ -214,9 +212,7 @@ struct lu_iommu {
 	unsigned int		nr_runs;
 	struct work_struct	owner_gone;
 	struct list_head	canaries;
-	struct mutex		canary_map_lock;
 	struct file		*canary_file;
-	struct lu_canary	*canary_mapping;
 	struct list_head	dead_segs;
 };
 

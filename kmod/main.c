@@ -78,7 +78,6 @@ static void *lu_open(unsigned long type)
 	iommu->pgsize_bitmap = PAGE_MASK;
 	INIT_WORK(&iommu->owner_gone, lu_owner_gone_work);
 	INIT_LIST_HEAD(&iommu->canaries);
-	mutex_init(&iommu->canary_map_lock);
 	INIT_LIST_HEAD(&iommu->dead_segs);
 	return iommu;
 }
@@ -217,7 +216,6 @@ static void lu_release(void *iommu_data)
 
 	WARN_ON(!list_empty(&iommu->devices));
 	lu_batch_fini(&iommu->batch);
-	mutex_destroy(&iommu->canary_map_lock);
 	mutex_destroy(&iommu->lock);
 	kfree(iommu);
 }
