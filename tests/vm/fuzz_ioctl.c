@@ -138,6 +138,7 @@ struct shared {
 	atomic_int stop;		/* time cap reached */
 	atomic_long ops_done;
 	double deadline;		/* CLOCK_MONOTONIC seconds, 0: none */
+	atomic_long worker_ops[16];	/* operations each worker drew */
 	char replay[512];		/* the command line replaying the seed */
 	struct {
 		atomic_ullong iova, size, off;	/* off in the shm memfd */
@@ -221,6 +222,8 @@ fail(struct proc *p, const char *fmt, ...)
 			dprintf(1, "    %s\n", s);
 	}
 	dprintf(1, "  replay: %s\n", sh->replay);
+	if (sh->deadline)
+		dprintf(1, "  (a time-capped run: --iterations N with N at least the op # of the failing worker, or of the worker whose child failed, replays the same sequences)\n");
 	_exit(2);
 }
 
@@ -1101,6 +1104,8 @@ static void run_ops(struct proc *p, long nops)
 			break;
 		}
 		p->op_nr++;
+		if (p->worker)
+			atomic_store(&sh->worker_ops[p->stream >> 32 & 15], p->op_nr);
 		ops[draw_op(p)](p);
 		atomic_fetch_add(&sh->ops_done, 1);
 		if (p->worker)
@@ -1547,6 +1552,10 @@ int main(int argc, char **argv)
 	printf("# %ld operations in %.0f s%s\n", atomic_load(&sh->ops_done),
 	       now_s() - t0, atomic_load(&sh->stop) ?
 	       " (stopped by the time cap: the last sequences are cut short)" : "");
+	printf("# operations of each worker's own sequence:");
+	for (i = 0; i < workers; i++)
+		printf(" w%d %ld", i, atomic_load(&sh->worker_ops[(i + 1) & 15]));
+	printf("\n");
 	if (atomic_load(&sh->failed) || worst) {
 		printf("FUZZ FAILED (status %d); replay: %s\n", worst, sh->replay);
 		return 1;
