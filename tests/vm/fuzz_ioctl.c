@@ -1523,11 +1523,18 @@ int main(int argc, char **argv)
 	}
 
 	/* Wait for the workers and everything they left, watching the
-	 * device threads.  The per-op alarms bound each process; this bounds
-	 * the whole run too (a process stuck outside an ioctl). */
-	deadline = t0 + (max_seconds ? max_seconds : 3600) + 2 * OP_ALARM_S;
-	for (;;) {
+	 * device threads.  The per-op alarms bound each process; with a time
+	 * cap, so is the whole run (a process stuck outside an ioctl). */
+	deadline = max_seconds ? t0 + max_seconds + 2 * OP_ALARM_S : 0;
+	for (double next_report = t0 + 60;;) {
 		int r = reap_all(1, &worst);
+
+		/* A long run says it is alive (and how far) once a minute. */
+		if (now_s() > next_report) {
+			printf("# %.0f s: %ld operations\n", now_s() - t0,
+			       atomic_load(&sh->ops_done));
+			next_report += 60;
+		}
 
 		for (i = 0; i < 2; i++) {
 			double s = devs[i].op_start;
@@ -1540,7 +1547,7 @@ int main(int argc, char **argv)
 		}
 		if (!r)
 			break;
-		if (now_s() > deadline)
+		if (deadline && now_s() > deadline)
 			fail(&sup, "processes still running %.0f s after the start",
 			     now_s() - t0);
 	}
