@@ -262,8 +262,9 @@ void lu_canary_keep(struct lu_iommu *iommu, struct lu_canary *spare)
  * takes the mmap_lock inside lu_iommu.lock: the normal order).  If the mm
  * has two (a prepared one raced with another thread's), only the first
  * is armed: a disarmed one never fires.  Canaries whose mm is gone are
- * dropped on the way, except the current owner's (lu_owner.canary
- * borrows it).
+ * dropped on the way, except armed ones: an owner borrows those (the
+ * current one, or the former one of a claim in progress,
+ * lu_owner_claimed()).
  *
  * Return: the armed canary (borrowed: the container's list holds it);
  * ERR_PTR(-ENOMEM) or another vm_mmap() error.
@@ -275,10 +276,11 @@ struct lu_canary *lu_canary_arm(struct lu_iommu *iommu)
 	lockdep_assert_held(&iommu->lock);
 
 	list_for_each_entry_safe(c, tmp, &iommu->canaries, next) {
-		bool closed, mine;
+		bool closed, mine, armed;
 
 		spin_lock(&c->lock);
 		closed = c->closed;
+		armed = c->armed;
 		mine = !found && !closed && c->mm == current->mm;
 		if (mine) {
 			c->armed = true;
@@ -287,8 +289,15 @@ struct lu_canary *lu_canary_arm(struct lu_iommu *iommu)
 		spin_unlock(&c->lock);
 		if (mine)
 			found = c;
-		else if (closed && c != iommu->owner.canary)
-			lu_canary_unlist(c);	/* the owner's stays readable */
+		else if (closed && !armed)
+			lu_canary_unlist(c);
+		/*
+		 * A closed canary still armed stays: some owner borrows it,
+		 * the container's, or the former one a claim in progress
+		 * holds (lu_owner_claim() cleared lu_iommu.owner.canary, and
+		 * lu_owner_claimed() disarms the old one after arming the
+		 * new); both only disarm it once they let go of it.
+		 */
 	}
 	if (found)
 		return found;

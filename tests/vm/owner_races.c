@@ -23,6 +23,12 @@
  *			either the helper's (VmLck = size) or torn down
  *			(empty), and the pinned-page counters end at the
  *			baseline.
+ *   claim_after_owner_exit
+ *			100 rounds: a forked child takes ownership of the
+ *			empty container and exits; the test maps as soon as
+ *			the child's mm is gone, before the close-on-exit work
+ *			ran: the map succeeds, and the dead owner's canary is
+ *			not used after being freed (KASAN; a fuzzer find).
  *   dma_during_bounces
  *			a thread keeps edu copying through rotating pages
  *			(device reads a pattern, writes it to another page,
@@ -39,6 +45,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -325,6 +332,53 @@ TEST_F(races, owner_exits_during_change)
 	ASSERT_EQ(0, edu_dma_round_trip(&self->e.edu, buf, BUF_IOVA, 4));
 	ASSERT_EQ(0, vfio_unmap(self->e.container, BUF_IOVA, BUF_SIZE));
 	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+}
+
+/*
+ * Found by the fuzzer (docs/fuzzing.md): a child takes ownership of the
+ * EMPTY container and exits; its canary closes and queues the teardown,
+ * and the test maps at once, before that work runs.  The claim's arming
+ * swept the dead owner's canary off the container's list, freeing it, and
+ * then disarmed it through the former owner it still held: a
+ * use-after-free (KASAN on the debug kernel).  The window is the work
+ * item's latency; the test's EOF on a pipe the child holds comes right
+ * after the child's mm is gone (exit_mm precedes exit_files), so most
+ * rounds map inside it.
+ */
+#define CLAIM_ROUNDS	100
+
+TEST_F_TIMEOUT(races, claim_after_owner_exit, 300)
+{
+	int container = self->e.container;
+	long pinned0 = self->pinned0;
+	double t0 = now_s();
+
+	for (int round = 0; round < CLAIM_ROUNDS; round++) {
+		int fds[2], status;
+		pid_t pid;
+		char b;
+
+		ASSERT_EQ(0, pipe2(fds, O_CLOEXEC));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			close(fds[0]);
+			/* Empty container: the child simply becomes the owner. */
+			CK(change_owner(container) == 0);
+			_exit(0);
+		}
+		close(fds[1]);
+		ASSERT_EQ(0, read(fds[0], &b, 1));	/* EOF: its mm is gone */
+		close(fds[0]);
+		/* The dead owner's container is empty: anyone may claim it. */
+		ASSERT_EQ(0, vfio_map(container, self->buf, BUF_IOVA, PG(1)));
+		ASSERT_EQ(0, vfio_unmap(container, BUF_IOVA, PG(1)));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	TH_LOG("%d rounds in %.1f s", CLAIM_ROUNDS, now_s() - t0);
+	ASSERT_EQ(pinned0, pinned_settled(pinned0));
+	ASSERT_EQ(self->base, vmlck_kb(0));
 }
 
 /* ---- the device keeps copying ---- */
