@@ -46,23 +46,53 @@ int64_t lu_vmlck_kb_fd(int fd)
 	return vmlck_parse(buf);
 }
 
+/*
+ * Read a /proc file whole into buf (NUL-terminated).  Opening and reading
+ * allocate in the kernel, so under memory pressure either may fail for a
+ * moment (ENOMEM): the report's figures are tried a few times, 1 ms apart,
+ * rather than reported as 0 (the fault-injection sweep, fail_nth@debug,
+ * fails one allocation at a time in liveupdate_commit()).
+ */
+static int proc_read(const char *path, char *buf, size_t len)
+{
+	int ret = -EIO;
+
+	for (int i = 0; i < 5; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		if (i)
+			usleep(1000);
+		if (fd < 0) {
+			ret = -errno;
+		} else {
+			n = read(fd, buf, len - 1);
+			ret = n < 0 ? -errno : 0;
+			close(fd);
+			if (!ret) {
+				buf[n] = 0;
+				return 0;
+			}
+		}
+		if (ret != -ENOMEM && ret != -EAGAIN && ret != -EINTR &&
+		    ret != -EFAULT)
+			break;
+	}
+	return ret;
+}
+
 int64_t lu_vmlck_kb(void)
 {
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	int64_t v;
+	char buf[4096];
+	int ret = proc_read("/proc/self/status", buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	v = lu_vmlck_kb_fd(fd);
-	close(fd);
-	return v;
+	return ret ? ret : vmlck_parse(buf);
 }
 
 uint64_t lu_pins_acquired(void)
 {
-	char line[128];
-	uint64_t v = 0;
-	FILE *f;
+	char buf[16384];
+	const char *p;
 	int fd;
 
 	/* The counters are folded from per-cpu deltas lazily: fold them now
@@ -74,15 +104,10 @@ uint64_t lu_pins_acquired(void)
 		}
 		close(fd);
 	}
-	f = fopen("/proc/vmstat", "re");
-
-	if (!f)
+	if (proc_read("/proc/vmstat", buf, sizeof(buf)))
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "nr_foll_pin_acquired %lu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
+	p = strstr(buf, "\nnr_foll_pin_acquired ");
+	return p ? strtoull(p + 22, NULL, 10) : 0;
 }
 
 void lu_self_exe(char *buf, size_t len)

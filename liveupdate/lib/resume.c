@@ -281,7 +281,10 @@ LU_EXPORT int liveupdate_commit(struct liveupdate *lu, struct liveupdate_report 
 	r->phase_ns[LIVEUPDATE_PHASE_TOTAL] = lu_now_ns() - lu->before.t_start_ns;
 	vmlck = lu_vmlck_kb();
 	r->vmlck_after_kb = vmlck > 0 ? vmlck : 0;
-	r->pins_acquired = lu_pins_acquired() - lu->before.pins;
+	r->pins_acquired = lu_pins_acquired();
+	/* 0 when unreadable (either count), as exec.c reports it */
+	r->pins_acquired = r->pins_acquired > lu->before.pins && lu->before.pins ?
+			   r->pins_acquired - lu->before.pins : 0;
 	r->dirty_after = lu_dirty_probe(lu);
 	if (r->rollback) {
 		lu_report_fail(r, LIVEUPDATE_ROLLED_BACK, 0, "restart",
