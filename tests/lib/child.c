@@ -111,3 +111,15 @@ struct child child_from_args(char **args, int first)
 		.rep = reexec_arg(args, first + 2),
 	};
 }
+
+int child_idle_after_exec(int cmd, int rep)
+{
+	struct reply r = { .ret = 0, .vmlck_kb = vmlck_kb(0) };
+	char c;
+
+	if (write(rep, &r, sizeof(r)) != sizeof(r))
+		return 2;
+	while (read(cmd, &c, 1) == 1 && c != 'x')
+		;
+	return 0;
+}

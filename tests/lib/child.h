@@ -45,6 +45,12 @@ struct reply child_do(struct child *ch, char c);
 struct reexec;
 int reexec_child(struct reexec *rx, const struct child *ch);
 struct child child_from_args(char **args, int first);
+/*
+ * In a child re-exec'd with its command and reply pipes (reexec.h): reply
+ * once with its VmLck, then idle until 'x' or EOF.  The process's exit
+ * status: 0, or 2 if the reply could not be written.
+ */
+int child_idle_after_exec(int cmd, int rep);
 /* Tell the child to exit and reap it: its exit status, -1 if abnormal. */
 int child_stop(struct child *ch);
 

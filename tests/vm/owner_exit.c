@@ -78,18 +78,6 @@ static int child_extra(int container, char c, int cmd, int rep)
 	return -EINVAL;
 }
 
-static int idle_after_exec(int cmd, int rep)
-{
-	struct reply r = { .ret = 0, .vmlck_kb = vmlck_kb(0) };
-	char c;
-
-	if (write(rep, &r, sizeof(r)) != sizeof(r))
-		return 2;
-	while (read(cmd, &c, 1) == 1 && c != 'x')
-		;
-	return 0;
-}
-
 /* The container is empty and ours to use again; DMA works. */
 static int reusable(struct edu_env *e, uint8_t *buf)
 {
@@ -256,6 +244,7 @@ int main(int argc, char **argv)
 	char **args = reexec_args(argc, argv, "--idle", 3);
 
 	if (args)
-		return idle_after_exec(reexec_arg(args, 0), reexec_arg(args, 1));
+		return child_idle_after_exec(reexec_arg(args, 0),
+					     reexec_arg(args, 1));
 	return test_harness_run(argc, argv);
 }

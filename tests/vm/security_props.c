@@ -516,18 +516,6 @@ static int give_uffd(void)
 	return ret;
 }
 
-static int idle_after_exec(int cmd, int rep)
-{
-	struct reply r = { .ret = 0, .vmlck_kb = vmlck_kb(0) };
-	char c;
-
-	if (write(rep, &r, sizeof(r)) != sizeof(r))
-		return 2;
-	while (read(cmd, &c, 1) == 1 && c != 'x')
-		;
-	return 0;
-}
-
 /*
  * 'M' set RLIMIT_MEMLOCK to the argument, keeping CAP_IPC_LOCK (answers
  * -EPERM if we lack it); 'L' the same and drop CAP_IPC_LOCK; 'R' try to
@@ -1107,6 +1095,7 @@ int main(int argc, char **argv)
 		return stranger_main(reexec_arg(args, 0));
 	args = reexec_args(argc, argv, "--idle", 2);
 	if (args)
-		return idle_after_exec(reexec_arg(args, 0), reexec_arg(args, 1));
+		return child_idle_after_exec(reexec_arg(args, 0),
+					     reexec_arg(args, 1));
 	return test_harness_run(argc, argv);
 }
