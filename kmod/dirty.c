@@ -247,6 +247,25 @@ static u64 lu_dirty_word(struct lu_dma *dma, unsigned long nbits,
  * faulting in (a prefix may have been written; writing it again later is
  * harmless, the bits are still set).
  */
+/*
+ * Copy @words words to @dst with page faults disabled.  If the copy stops
+ * short, @fault covers the first byte not written up to @end (the rest of
+ * this mapping's words: one restart faults them all in).  0 or -EAGAIN.
+ */
+static int lu_dirty_put_words(u64 __user *dst, const u64 *src,
+			      unsigned long words, u64 __user *end,
+			      struct lu_fault *fault)
+{
+	unsigned long left = __copy_to_user_inatomic(dst, src,
+						     words * sizeof(u64));
+
+	if (!left)
+		return 0;
+	fault->addr = (void __user *)(dst + words) - left;
+	fault->len = (void __user *)end - fault->addr;
+	return -EAGAIN;
+}
+
 static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 			 u64 __user *ubits, dma_addr_t base, u64 *buf,
 			 struct lu_fault *fault)
@@ -259,7 +278,8 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 	unsigned long nw = DIV_ROUND_UP(shift + nbits, 64); /* user words */
 	/* Every page is dirty: an IOMMU device that does not pin sees it. */
 	bool all = iommu->nr_unscoped_groups && dma->pinned;
-	unsigned long k = 0, left;
+	u64 __user *end = ubits + uw0 + nw;
+	unsigned long k = 0;
 	u64 low = 0;	/* the low @shift bits of the next user word */
 	int ret = 0;
 
@@ -279,13 +299,8 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 
 	if (!shift && !all && BITS_PER_LONG == 64) {
 		/* The user words are the mapping's own words: one copy. */
-		left = __copy_to_user_inatomic(ubits + uw0, dma->dirty,
-					       nw * sizeof(u64));
-		if (left) {
-			fault->addr = (void __user *)(ubits + uw0 + nw) - left;
-			fault->len = left;
-			ret = -EAGAIN;
-		}
+		ret = lu_dirty_put_words(ubits + uw0, (u64 *)dma->dirty, nw,
+					 end, fault);
 		goto out;
 	}
 	if (!shift && all) {
@@ -298,16 +313,10 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 			if (k + n == nw)
 				buf[n - 1] = lu_dirty_word(dma, nbits, nw - 1,
 							   true);
-			left = __copy_to_user_inatomic(ubits + uw0 + k, buf,
-						       n * sizeof(u64));
-			if (left) {
-				fault->addr = (void __user *)(ubits + uw0 + k) +
-					      n * sizeof(u64) - left;
-				fault->len = (void __user *)(ubits + uw0 + nw) -
-					     fault->addr;
-				ret = -EAGAIN;
+			ret = lu_dirty_put_words(ubits + uw0 + k, buf, n, end,
+						 fault);
+			if (ret)
 				goto out;
-			}
 			k += n;
 		}
 		goto out;
@@ -326,18 +335,10 @@ static int lu_dirty_copy(struct lu_iommu *iommu, struct lu_dma *dma,
 				buf[n] = w;
 			}
 		}
-		left = __copy_to_user_inatomic(ubits + uw0 + first, buf,
-					       n * sizeof(u64));
-		if (left) {
-			/* The first byte not written is the one to fault in. */
-			fault->addr = (void __user *)(ubits + uw0 + first) +
-				      n * sizeof(u64) - left;
-			/* The rest of this mapping's words too: one restart. */
-			fault->len = (void __user *)(ubits + uw0 + nw) -
-				     fault->addr;
-			ret = -EAGAIN;
+		ret = lu_dirty_put_words(ubits + uw0 + first, buf, n, end,
+					 fault);
+		if (ret)
 			break;
-		}
 	}
 out:
 	pagefault_enable();
