@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -303,6 +304,64 @@ TEST_F(acct, mixed_container)
 	test_cmd_unmap(IOVA, PG(16), PG(16));
 	ASSERT_VMLCK_KB(0);
 	ASSERT_PINNED(self->pinned_base, 0);
+}
+
+/*
+ * After a hole punch in mapped memory (docs/ownership.md, "Pages replaced
+ * under a mapping") the IOMMU keeps the old pinned page, but a mediated
+ * device's new pin and its vfio_dma_rw() follow the process's vaddr and
+ * reach the new page.  The new pin is not charged (a domain is present),
+ * like any mdev pin of an IOMMU-backed mapping.
+ */
+TEST_F(acct, hole_punch_mdev_follows_process)
+{
+	uint64_t old_pfn = 0, new_pfn = 0;
+	uint8_t back[1024];
+	struct edu edu;
+	uint8_t *ram;
+	int memfd;
+
+	open_edu(&variant->be, &self->container, &self->group);
+	REQUIRE_MDEV_VARIANT();
+	ASSERT_EQ(0, test_mdev_create_in(&self->mdev, self->container));
+	ASSERT_EQ(0, test_mdev_open_device(&self->mdev));
+	ram = memfd_buffer(PG(16), &memfd);
+	ASSERT_NE(MAP_FAILED, ram);
+	fill_pattern(ram, PG(16), 1);
+	test_cmd_map(IOVA, ram, PG(16));
+	ASSERT_EQ(0, test_mdev_pin(self->mdev.device, IOVA, 1, PIN_RW, &old_pfn));
+	ASSERT_EQ(0, test_mdev_unpin(self->mdev.device, IOVA, 1));
+
+	/* The process gets a new first page; ours and the IOMMU's stay. */
+	ASSERT_EQ(0, fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, PG(1)));
+	fill_pattern(ram, sizeof(back), 2);
+	ASSERT_VMLCK_KB(64);
+	ASSERT_PINNED(self->pinned_base, 16);
+
+	/* The mdev: the new page, uncharged. */
+	ASSERT_EQ(0, test_mdev_pin(self->mdev.device, IOVA, 1, PIN_RW, &new_pfn));
+	ASSERT_NE(old_pfn, new_pfn);
+	ASSERT_VMLCK_KB(64);
+	ASSERT_PINNED(self->pinned_base, 17);
+	ASSERT_EQ(0, test_mdev_rw(self->mdev.device, IOVA, back, sizeof(back),
+				  false));
+	ASSERT_EQ(-1, check_pattern(back, sizeof(back), 2));
+
+	/* The IOMMU: the old page (copied by edu to an untouched page). */
+	ASSERT_EQ(0, edu_open(&edu, self->group, edu_bdf()));
+	ASSERT_EQ(0, edu_dma(&edu, IOVA, 0, sizeof(back), false));
+	ASSERT_EQ(0, edu_dma(&edu, IOVA + PG(8), 0, sizeof(back), true));
+	edu_close(&edu);
+	ASSERT_EQ(-1, check_pattern(ram + PG(8), sizeof(back), 1));
+
+	ASSERT_EQ(0, test_mdev_unpin(self->mdev.device, IOVA, 1));
+	ASSERT_PINNED(self->pinned_base, 16);
+	test_cmd_unmap(IOVA, PG(16), PG(16));
+	ASSERT_VMLCK_KB(0);
+	ASSERT_PINNED(self->pinned_base, 0);
+	munmap(ram, PG(16));
+	close(memfd);
 }
 
 /*
