@@ -211,8 +211,10 @@ static int serve(struct fuse_file *f, int fd)
 			ret = reply(fd, ih->unique, ENOSYS, NULL, 0);
 			break;
 		}
+		/* The connection can end between our read and our answer
+		 * (an unmount while a RELEASE is in flight): the end. */
 		if (ret)
-			return 4;
+			return errno == ENODEV ? 0 : 4;
 	}
 }
 
@@ -290,6 +292,9 @@ void fuse_file_stop(struct fuse_file *f)
 	} else if (got == f->pid && WIFEXITED(status)) {
 		f->status = WEXITSTATUS(status);
 	}
+	if (f->status)	/* serve()'s step, or -1: killed after 10 s */
+		fprintf(stderr, "# FUSE server %d ended with %d\n", f->pid,
+			f->status);
 	/* data is mapped only in the mounter (a reaper saw only the pid). */
 	if (getpid() == f->mounter && f->data)
 		munmap(f->data, f->size);

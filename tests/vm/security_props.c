@@ -617,7 +617,6 @@ TEST_F(sec, stranger_cannot_map)
 TEST_F(sec, stranger_cannot_take_without_object)
 {
 	const uint8_t *buf = self->buf;
-	struct stat fuse_dev;
 	struct stranger st;
 	long acquired0;
 	struct srep r;
@@ -641,13 +640,10 @@ TEST_F(sec, stranger_cannot_take_without_object)
 	ASSERT_EQ(0, stranger_do(st.sock, 's', BUF_IOVA, BUF_SIZE, buf, 0).ret);
 	ASSERT_EQ(-ENXIO, stranger_do(st.sock, 'o', 0, 0, NULL, 0).ret);
 	ASSERT_EQ(0, change_owner(self->e.container));
-	/* A file of a FUSE mount it serves itself.  (The VM bed's
-	 * /dev/fuse is root's alone; distributions make it 0666, which
-	 * is what lets an unprivileged user mount FUSE at all.) */
-	ASSERT_EQ(0, stat("/dev/fuse", &fuse_dev));
-	ASSERT_EQ(0, chmod("/dev/fuse", 0666));
+	/* A file of a FUSE mount it serves itself (/dev/fuse is 0666, as
+	 * Debian's udev makes it and the VM bed too: that is what lets an
+	 * unprivileged user mount FUSE at all). */
 	r = stranger_do(st.sock, 'F', 0, BUF_SIZE, buf, 0);
-	chmod("/dev/fuse", fuse_dev.st_mode & 07777);
 	ASSERT_EQ(0, r.ret) TH_LOG("FUSE in the stranger: %s",
 				   strerror(-r.ret));
 	ASSERT_EQ(-ENXIO, stranger_do(st.sock, 'o', 0, 0, NULL, 0).ret);
