@@ -46,7 +46,11 @@ static int reply(int fd, uint64_t unique, int err, const void *body,
 		{ (void *)body, len },
 	};
 
-	if (writev(fd, iov, len ? 2 : 1) == (ssize_t)oh.len || errno == ENOENT)
+	/* ENOENT: the request was interrupted; ENODEV: the connection ended
+	 * between our read and our answer (an unmount while a RELEASE is in
+	 * flight), which the next read reports as the end. */
+	if (writev(fd, iov, len ? 2 : 1) == (ssize_t)oh.len ||
+	    errno == ENOENT || errno == ENODEV)
 		return 0;
 	return -1;
 }
@@ -211,10 +215,8 @@ static int serve(struct fuse_file *f, int fd)
 			ret = reply(fd, ih->unique, ENOSYS, NULL, 0);
 			break;
 		}
-		/* The connection can end between our read and our answer
-		 * (an unmount while a RELEASE is in flight): the end. */
 		if (ret)
-			return errno == ENODEV ? 0 : 4;
+			return 4;
 	}
 }
 
@@ -292,7 +294,7 @@ void fuse_file_stop(struct fuse_file *f)
 	} else if (got == f->pid && WIFEXITED(status)) {
 		f->status = WEXITSTATUS(status);
 	}
-	if (f->status)	/* serve()'s step, or -1: killed after 10 s */
+	if (f->status)	/* serve()'s step; -1: killed after 10 s, or a signal */
 		fprintf(stderr, "# FUSE server %d ended with %d\n", f->pid,
 			f->status);
 	/* data is mapped only in the mounter (a reaper saw only the pid). */
