@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vfio_util.h"
@@ -358,13 +359,22 @@ long pinned_base(void)
 	return a;
 }
 
+/*
+ * Our backend releases an exited owner's pages from a work item: allow it
+ * 20 s, which only a failing check ever waits out (the debug kernel on a
+ * loaded host has taken seconds).
+ */
 long pinned_settled(long want)
 {
-	long now = -1;
+	struct timespec end, t;
+	long now;
 
-	for (int i = 0; i < 100; i++) {
-		now = pinned_pages_now();
-		if (now == want)
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 20;
+	while ((now = pinned_pages_now()) != want) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec > end.tv_sec ||
+		    (t.tv_sec == end.tv_sec && t.tv_nsec >= end.tv_nsec))
 			break;
 		usleep(50 * 1000);
 	}

@@ -111,7 +111,8 @@ long vmstat_read(const char *name);
 long pinned_pages_now(void);
 /* Pages pinned and not yet released, read until two readings agree. */
 long pinned_base(void);
-/* Pages pinned and not yet released, once they reach want (or give up). */
+/* Pages pinned and not yet released, once they reach want (or after
+ * 20 s). */
 long pinned_settled(long want);
 /*
  * Pins ever acquired system wide (nr_foll_pin_acquired), -1 if unreadable.

@@ -839,35 +839,32 @@ TEST_F(mdev, test_driver_argument_checks)
 	test_err_rw(E2BIG, IOVA, self->buf, VFIO_LU_TEST_MDEV_RW_MAX + 1, false);
 	/* SET_MODE: short argsz, unknown flags refused; the hold mode and
 	 * back accepted. */
-	{
-		struct vfio_lu_test_mdev_mode m = { .argsz = sizeof(m) - 1 };
+	struct vfio_lu_test_mdev_mode m = { .argsz = sizeof(m) - 1 };
 
-		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
-		EXPECT_EQ(EINVAL, errno);
-		m.argsz = sizeof(m);
-		m.flags = VFIO_LU_TEST_MDEV_MODE_STALL << 1;
-		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
-		EXPECT_EQ(EINVAL, errno);
-		EXPECT_EQ(0, test_mdev_set_mode(dev, VFIO_LU_TEST_MDEV_MODE_HOLD));
-		EXPECT_EQ(0, test_mdev_set_mode(dev, 0));
-	}
-	{
-		struct vfio_lu_test_mdev_rsvd r = { .argsz = sizeof(r) - 1,
-			.flags = VFIO_LU_TEST_MDEV_RSVD_SET };
+	EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
+	EXPECT_EQ(EINVAL, errno);
+	m.argsz = sizeof(m);
+	m.flags = VFIO_LU_TEST_MDEV_MODE_STALL << 1;
+	EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_SET_MODE, &m));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, test_mdev_set_mode(dev, VFIO_LU_TEST_MDEV_MODE_HOLD));
+	EXPECT_EQ(0, test_mdev_set_mode(dev, 0));
+	/* RSVD: short argsz, no flag or both refused; SET accepted. */
+	struct vfio_lu_test_mdev_rsvd r = { .argsz = sizeof(r) - 1,
+		.flags = VFIO_LU_TEST_MDEV_RSVD_SET };
 
-		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
-		EXPECT_EQ(EINVAL, errno);
-		r.argsz = sizeof(r);
-		r.flags = 0;
-		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
-		EXPECT_EQ(EINVAL, errno);
-		r.flags = VFIO_LU_TEST_MDEV_RSVD_SET | VFIO_LU_TEST_MDEV_RSVD_CLEAR;
-		EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
-		EXPECT_EQ(EINVAL, errno);
-		r.flags = VFIO_LU_TEST_MDEV_RSVD_SET;
-		EXPECT_EQ(0, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
-		EXPECT_NE(0, r.pfn);
-	}
+	EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.argsz = sizeof(r);
+	r.flags = 0;
+	EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.flags = VFIO_LU_TEST_MDEV_RSVD_SET | VFIO_LU_TEST_MDEV_RSVD_CLEAR;
+	EXPECT_EQ(-1, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.flags = VFIO_LU_TEST_MDEV_RSVD_SET;
+	EXPECT_EQ(0, ioctl(dev, VFIO_LU_TEST_MDEV_RSVD, &r));
+	EXPECT_NE(0, r.pfn);
 	/* The first number after the driver's ioctls. */
 	EXPECT_EQ(-1, ioctl(dev, _IO(VFIO_TYPE, VFIO_BASE + 70), &a));
 	EXPECT_EQ(ENOTTY, errno);

@@ -306,7 +306,9 @@ TEST_F(owner_mdev, pins_during_handoffs)
 					   PG(1)));
 		EXPECT_EQ(-ESRCH, change_owner(container));
 	}
-	EXPECT_LT(now_ms() - t0, 1000.0);
+	/* (A call that waited for the stalled teardown would wait until the
+	 * mode changes below: never.  The bound only makes that fail fast.) */
+	EXPECT_LT(now_ms() - t0, 10000.0);
 	usleep(50 * 1000);	/* the pinner asks meanwhile too */
 	/* Let the teardown go on. */
 	ASSERT_EQ(0, test_mdev_set_mode(self->m.device,
@@ -341,16 +343,14 @@ TEST_F(owner_mdev, pins_during_handoffs)
 		TH_LOG("first other error after the owner died: %d",
 		       p.first_other_after);
 	EXPECT_GT(p.requests, ROUNDS);
+	/* The device wrote guest memory through the owners' mms. */
+	uint64_t written = 0;
+
+	for (unsigned int i = 0; i < BUF_PAGES && !written; i++)
+		memcpy(&written, buf + i * 4096 + 8, sizeof(written));
+	EXPECT_NE(0, written);
 	/* TCG is slow; a request that waited on userspace would wait forever. */
 	EXPECT_LT(p.max_ms, 5000.0);
-	/* The device wrote guest memory through the owners' mms. */
-	{
-		uint64_t v = 0;
-
-		for (unsigned int i = 0; i < BUF_PAGES && !v; i++)
-			memcpy(&v, buf + i * 4096 + 8, sizeof(v));
-		EXPECT_NE(0, v);
-	}
 	ASSERT_EQ(0, test_mdev_status(self->m.device, &st));
 	EXPECT_EQ(0, st.pinned_pages);
 	/* Told to drop its pins (by the teardown, by the unmap), it kept one. */
