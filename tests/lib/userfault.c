@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vfio_lu_test.h"
@@ -71,14 +70,6 @@ int uffd_serve(struct uffd_page *u)
 	if (read(u->uffd, &msg, sizeof(msg)) != sizeof(msg))
 		return -errno;
 	return ioctl(u->uffd, UFFDIO_ZEROPAGE, &z) ? -errno : 0;
-}
-
-double now_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 void *timed_pin_fn(void *arg)

@@ -145,8 +145,6 @@ bool uffd_fault_pending(struct uffd_page *u, int ms);
 /* Answer the pending fault: the whole range reads zeros.  0 or -errno. */
 int uffd_serve(struct uffd_page *u);
 
-/* CLOCK_MONOTONIC in seconds. */
-double now_seconds(void);
 /* A test mdev pin of one page, timed, for a thread (pthread_create()). */
 struct timed_pin {
 	int device;

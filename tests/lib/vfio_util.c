@@ -359,6 +359,14 @@ long pinned_base(void)
 	return a;
 }
 
+double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 /*
  * Our backend releases an exited owner's pages from a work item: allow it
  * 20 s, which only a failing check ever waits out (the debug kernel on a
@@ -366,18 +374,11 @@ long pinned_base(void)
  */
 long pinned_settled(long want)
 {
-	struct timespec end, t;
+	double end = now_seconds() + 20;
 	long now;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += 20;
-	while ((now = pinned_pages_now()) != want) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec > end.tv_sec ||
-		    (t.tv_sec == end.tv_sec && t.tv_nsec >= end.tv_nsec))
-			break;
+	while ((now = pinned_pages_now()) != want && now_seconds() < end)
 		usleep(50 * 1000);
-	}
 	return now;
 }
 

@@ -111,6 +111,8 @@ long vmstat_read(const char *name);
 long pinned_pages_now(void);
 /* Pages pinned and not yet released, read until two readings agree. */
 long pinned_base(void);
+/* CLOCK_MONOTONIC in seconds. */
+double now_seconds(void);
 /* Pages pinned and not yet released, once they reach want (or after
  * 20 s). */
 long pinned_settled(long want);
